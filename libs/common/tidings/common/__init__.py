@@ -1,0 +1,1 @@
+"""Code shared by every Tidings service: wire schemas, subjects, RPC, validation, errors."""

@@ -1,0 +1,133 @@
+"""Typed domain errors shared by every service.
+
+Errors carry a *kind* (what went wrong, in domain terms) plus the Zaqar ``title`` and
+``description`` texts that clients match on. They never carry an HTTP status: each transport
+maps a kind to its status exactly once (``tidings.api.errors`` for REST, the websocket
+service for frames). Errors cross the NATS boundary as :class:`ErrorPayload`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class ErrorKind(StrEnum):
+    INVALID_REQUEST = "invalid_request"  # semantic validation failed ("Invalid API request")
+    INVALID_BODY = "invalid_body"  # body malformed ("Invalid request body")
+    INVALID_PARAMETER = "invalid_parameter"  # query parameter not parsable
+    BAD_CLAIM = "bad_claim"  # a claim id given on delete is wrong or stale
+    CLAIMED = "claimed"  # message claimed by someone else
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    FORBIDDEN = "forbidden"
+    UNAVAILABLE = "unavailable"  # a dependency (storage, NATS, database) cannot answer
+    QUOTA_EXCEEDED = "quota_exceeded"
+
+
+class ErrorPayload(BaseModel):
+    """How a :class:`TidingsError` travels inside an RPC reply."""
+
+    kind: ErrorKind
+    title: str
+    description: str | None = None
+
+
+class TidingsError(Exception):
+    """Root of every error a Tidings service raises on purpose."""
+
+    kind: ErrorKind = ErrorKind.INVALID_REQUEST
+    default_title: str = "Invalid API request"
+
+    def __init__(self, description: str | None = None, *, title: str | None = None) -> None:
+        super().__init__(description or title or self.default_title)
+        self.title = title or self.default_title
+        self.description = description
+
+    def to_payload(self) -> ErrorPayload:
+        return ErrorPayload(kind=self.kind, title=self.title, description=self.description)
+
+    @staticmethod
+    def from_payload(payload: ErrorPayload) -> TidingsError:
+        cls = _BY_KIND.get(payload.kind, TidingsError)
+        error = cls(payload.description, title=payload.title)
+        error.kind = payload.kind
+        return error
+
+
+class InvalidRequest(TidingsError):
+    kind = ErrorKind.INVALID_REQUEST
+    default_title = "Invalid API request"
+
+
+class InvalidBody(TidingsError):
+    kind = ErrorKind.INVALID_BODY
+    default_title = "Invalid request body"
+
+
+class InvalidParameter(TidingsError):
+    kind = ErrorKind.INVALID_PARAMETER
+    default_title = "Invalid parameter"
+
+
+class BadClaim(TidingsError):
+    """400 on message delete: the claim given does not (or no longer) hold the message."""
+
+    kind = ErrorKind.BAD_CLAIM
+    default_title = "Unable to delete"
+
+
+class MessageClaimed(TidingsError):
+    """403 on message delete: the message is held by another live claim."""
+
+    kind = ErrorKind.CLAIMED
+    default_title = "Unable to delete"
+
+
+class NotFound(TidingsError):
+    kind = ErrorKind.NOT_FOUND
+    default_title = "Not found"
+
+
+class Conflict(TidingsError):
+    kind = ErrorKind.CONFLICT
+    default_title = "Resource conflict"
+
+
+class Forbidden(TidingsError):
+    kind = ErrorKind.FORBIDDEN
+    default_title = "Not authorized"
+
+
+class ServiceUnavailable(TidingsError):
+    kind = ErrorKind.UNAVAILABLE
+    default_title = "Service temporarily unavailable"
+
+    def __init__(self, reason: str = "Storage is unavailable.", *, title: str | None = None):
+        text = reason if reason.endswith("Please try again in a few seconds.") else (
+            f"{reason} Please try again in a few seconds."
+        )
+        super().__init__(text, title=title)
+
+
+class QuotaExceeded(TidingsError):
+    kind = ErrorKind.QUOTA_EXCEEDED
+    default_title = "Quota exceeded"
+
+
+_BY_KIND: dict[ErrorKind, type[TidingsError]] = {
+    cls.kind: cls
+    for cls in (
+        InvalidRequest,
+        InvalidBody,
+        InvalidParameter,
+        BadClaim,
+        MessageClaimed,
+        NotFound,
+        Conflict,
+        Forbidden,
+        ServiceUnavailable,
+        QuotaExceeded,
+    )
+}

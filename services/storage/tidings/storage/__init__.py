@@ -1,0 +1,1 @@
+"""The storage service: the only owner of the database."""

@@ -1,0 +1,8 @@
+"""Fixtures that start real components on free loopback ports (see tests/fixtures/)."""
+
+pytest_plugins = [
+    "tests.fixtures.ports",
+    "tests.fixtures.postgres",
+    "tests.fixtures.nats",
+    "tests.fixtures.suite",
+]
