@@ -120,7 +120,8 @@ class RpcServer:
     async def _dispatch(self, operation: str, data: bytes) -> RpcReply:
         handler = self._handlers.get(operation)
         if handler is None:
-            return RpcReply(error=ServiceUnavailable(f"Unknown operation {operation}.").to_payload())
+            unknown = ServiceUnavailable(f"Unknown operation {operation}.")
+            return RpcReply(error=unknown.to_payload())
         request_type, _ = OPERATIONS[operation]
         try:
             request = request_type.model_validate_json(data)

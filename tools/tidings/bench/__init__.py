@@ -1,0 +1,1 @@
+"""The benchmark command (`make bench`): drives a running suite and prints its figures."""
