@@ -1,0 +1,223 @@
+"""Claim operations: exclusive hand-out of messages, renewal, release, dead-lettering."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.common import schemas as s
+from tidings.common.errors import NotFound
+from tidings.storage import metrics
+from tidings.storage.drivers.base import SqlBase, is_id
+from tidings.storage.drivers.messages import unclaimed
+from tidings.storage.drivers.queue_info import QueueInfo
+from tidings.storage.tables import claims, messages, queues
+
+
+class ClaimOps(SqlBase):
+    async def claim_create(self, req: s.ClaimCreateRequest) -> s.ClaimCreateReply:
+        async with self._write("claim.create") as conn:
+            now = self.clock()
+            queue = await self._queue(conn, req.project, req.queue)
+            if queue is None:
+                return s.ClaimCreateReply(claim_id=None, messages=[])
+            query = sa.select(messages.c.id, messages.c.claim_count).where(
+                messages.c.queue_id == queue.id, messages.c.expires > now, unclaimed(now)
+            )
+            if queue.delayed:
+                query = query.where(messages.c.visible_at <= now)
+            # SKIP LOCKED (PostgreSQL) lets concurrent claimers, also on other replicas, take
+            # disjoint rows; SQLite serialises writers with BEGIN IMMEDIATE instead.
+            rows = (
+                await conn.execute(
+                    query.order_by(messages.c.seq)
+                    .limit(req.limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            dead_letter = queue.dead_letter_queue
+            max_claims = queue.max_claim_count
+            to_move = [
+                r.id
+                for r in rows
+                if dead_letter is not None
+                and max_claims is not None
+                and r.claim_count >= max_claims
+            ]
+            to_claim = [r.id for r in rows if r.id not in set(to_move)]
+            if to_move and dead_letter is not None:
+                await self._move_to_dead_letter_queue(
+                    conn, req.project, dead_letter, to_move, queue, now
+                )
+            if not to_claim:
+                return s.ClaimCreateReply(claim_id=None, messages=[])
+            claim_id = uuid.uuid4().hex
+            expires = now + req.ttl
+            await conn.execute(
+                claims.insert().values(
+                    id=claim_id,
+                    queue_id=queue.id,
+                    ttl=req.ttl,
+                    grace=req.grace,
+                    updated=now,
+                    expires=expires,
+                )
+            )
+            # The claim counter only matters (and only counts) on dead-letter queues (3.2).
+            count = messages.c.claim_count + 1 if dead_letter is not None else sa.literal(0)
+            await self._hold(
+                conn,
+                messages.c.id.in_(to_claim),
+                claim_id,
+                req.ttl,
+                req.grace,
+                expires,
+                extra={"claim_count": count},
+            )
+            held = await self._held_messages(conn, claim_id, now)
+        metrics.MESSAGES_CLAIMED.inc(len(held))
+        return s.ClaimCreateReply(claim_id=claim_id, messages=held)
+
+    async def _hold(
+        self,
+        conn: AsyncConnection,
+        which: sa.ColumnElement[bool],
+        claim_id: str,
+        ttl: int,
+        grace: int,
+        claim_expires: float,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Point messages at the claim and keep them alive until the claim ends + grace."""
+        dies_first = messages.c.expires < claim_expires
+        await conn.execute(
+            messages.update()
+            .where(which)
+            .values(
+                claim_id=claim_id,
+                claim_expires=claim_expires,
+                expires=sa.case((dies_first, claim_expires + grace), else_=messages.c.expires),
+                ttl=sa.case((dies_first, ttl + grace), else_=messages.c.ttl),
+                **(extra or {}),
+            )
+        )
+
+    async def _held_messages(
+        self, conn: AsyncConnection, claim_id: str, now: float
+    ) -> list[s.Message]:
+        rows = (
+            await conn.execute(
+                sa.select(messages)
+                .where(messages.c.claim_id == claim_id, messages.c.expires > now)
+                .order_by(messages.c.seq)
+            )
+        ).all()
+        return [self._message(row, now) for row in rows]
+
+    async def _move_to_dead_letter_queue(
+        self,
+        conn: AsyncConnection,
+        project: str,
+        name: str,
+        message_ids: Sequence[str],
+        source: QueueInfo,
+        now: float,
+    ) -> None:
+        """Move messages that used up their claims; they take the DLQ's next sequence numbers.
+
+        Unlike Zaqar the moved message drops its claim (so it is visible in the DLQ at once)
+        and the DLQ ttl really changes its lifetime, not only the reported ttl.
+        """
+        await self._ensure_queue(conn, project, name)
+        row = (
+            await conn.execute(
+                queues.update()
+                .where(queues.c.project == project, queues.c.name == name)
+                .values(last_seq=queues.c.last_seq + len(message_ids))
+                .returning(queues.c.id, queues.c.last_seq)
+            )
+        ).one()
+        first_seq = int(row.last_seq) - len(message_ids) + 1
+        ttl = source.dead_letter_ttl
+        for offset, message_id in enumerate(message_ids):
+            values: dict[str, Any] = {
+                "queue_id": row.id,
+                "seq": first_seq + offset,
+                "claim_id": None,
+                "claim_expires": None,
+                "visible_at": now,
+            }
+            if ttl is not None:
+                values.update(ttl=ttl, expires=now + ttl, created=now)
+            await conn.execute(messages.update().where(messages.c.id == message_id).values(values))
+
+    async def _live_claim(
+        self,
+        conn: AsyncConnection,
+        req: s.ClaimRequest | s.ClaimRenewRequest,
+        now: float,
+        *,
+        lock: bool = False,
+    ) -> Any:
+        if not is_id(req.claim_id):
+            return None
+        queue = await self._queue(conn, req.project, req.queue)
+        if queue is None:
+            return None
+        query = sa.select(claims).where(
+            claims.c.id == req.claim_id, claims.c.queue_id == queue.id, claims.c.expires > now
+        )
+        if lock:
+            query = query.with_for_update()
+        return (await conn.execute(query)).first()
+
+    async def claim_get(self, req: s.ClaimRequest) -> s.ClaimGetReply:
+        async with self._read("claim.get") as conn:
+            now = self.clock()
+            claim = await self._live_claim(conn, req, now)
+            if claim is None:
+                raise NotFound()
+            held = await self._held_messages(conn, claim.id, now)
+        if not held:  # every claimed message is gone: the claim is no more (spec 2.8.2)
+            raise NotFound()
+        return s.ClaimGetReply(
+            claim_id=claim.id, ttl=claim.ttl, age=max(0, int(now - claim.updated)), messages=held
+        )
+
+    async def claim_renew(self, req: s.ClaimRenewRequest) -> s.Empty:
+        async with self._write("claim.renew") as conn:
+            now = self.clock()
+            claim = await self._live_claim(conn, req, now, lock=True)
+            if claim is None:
+                raise NotFound()
+            expires = now + req.ttl
+            await conn.execute(
+                claims.update()
+                .where(claims.c.id == claim.id)
+                .values(ttl=req.ttl, grace=req.grace, updated=now, expires=expires)
+            )
+            # Only live messages: renewing must not resurrect one that already expired.
+            held = sa.and_(messages.c.claim_id == claim.id, messages.c.expires > now)
+            await self._hold(conn, held, claim.id, req.ttl, req.grace, expires)
+        return s.Empty()
+
+    async def claim_release(self, req: s.ClaimRequest) -> s.Empty:
+        if not is_id(req.claim_id):
+            return s.Empty()
+        async with self._write("claim.release") as conn:
+            queue = await self._queue(conn, req.project, req.queue)
+            if queue is None:
+                return s.Empty()
+            await conn.execute(
+                messages.update()
+                .where(messages.c.queue_id == queue.id, messages.c.claim_id == req.claim_id)
+                .values(claim_id=None, claim_expires=None)
+            )
+            await conn.execute(
+                claims.delete().where(claims.c.id == req.claim_id, claims.c.queue_id == queue.id)
+            )
+        return s.Empty()

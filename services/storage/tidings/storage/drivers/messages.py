@@ -1,0 +1,304 @@
+"""Message operations: group-committed posts (with their outbox events), reads and deletes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.common import schemas as s
+from tidings.common.errors import BadClaim, InvalidRequest, MessageClaimed, NotFound, TidingsError
+from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent, PostedMessage
+from tidings.common.subjects import event_subject
+from tidings.storage import metrics
+from tidings.storage.batcher import GroupCommitter
+from tidings.storage.codec import checksum
+from tidings.storage.drivers.base import SqlBase, is_id
+from tidings.storage.drivers.queue_info import QueueInfo
+from tidings.storage.tables import messages, outbox, queues
+
+CLAIM_EXPIRED = "The specified claim does not exist or has expired."
+NOT_CLAIMED = "A claim was specified, but the message is not currently claimed."
+CLAIMED = "This message is claimed; it cannot be deleted without a valid claim ID."
+
+
+def unclaimed(now: float) -> sa.ColumnElement[bool]:
+    """No live claim holds the message (a stale claim id may remain after expiry)."""
+    return sa.or_(messages.c.claim_id.is_(None), messages.c.claim_expires <= now)
+
+
+class MessageOps(SqlBase):
+    _post_committer: GroupCommitter[s.MessagePostRequest, s.MessagePostReply]
+    # Called after a commit that wrote outbox rows, so the relay publishes without waiting.
+    on_outbox_written: Callable[[], None] | None = None
+
+    def _make_post_committer(self, workers: int) -> None:
+        self._post_committer = GroupCommitter(
+            "message.post",
+            self._post_batch,
+            max_batch=self.settings.group_commit_max_batch,
+            workers=workers,
+        )
+
+    async def message_post(self, req: s.MessagePostRequest) -> s.MessagePostReply:
+        return await self._post_committer.submit(req)
+
+    async def _post_batch(
+        self, requests: Sequence[s.MessagePostRequest]
+    ) -> list[s.MessagePostReply | TidingsError]:
+        outcomes: list[s.MessagePostReply | TidingsError] = []
+        async with self._write("message.post") as conn:
+            for req in requests:
+                try:
+                    outcomes.append(await self._post(conn, req))
+                except TidingsError as exc:  # raised before this request wrote anything
+                    outcomes.append(exc)
+        posted = sum(len(o.ids) for o in outcomes if isinstance(o, s.MessagePostReply))
+        metrics.MESSAGES_POSTED.inc(posted)
+        if posted and self.on_outbox_written is not None:
+            self.on_outbox_written()
+        return outcomes
+
+    async def _post(self, conn: AsyncConnection, req: s.MessagePostRequest) -> s.MessagePostReply:
+        count = len(req.messages)
+        # Bumping last_seq takes the queue row lock until commit, so posts to one queue commit
+        # in sequence order and a reader paging by marker can never skip a later-visible one.
+        bump = (
+            queues.update()
+            .where(queues.c.project == req.project, queues.c.name == req.queue)
+            .values(last_seq=queues.c.last_seq + count)
+            .returning(
+                queues.c.id, queues.c.name, queues.c.metadata, queues.c.created, queues.c.last_seq
+            )
+        )
+        row = (await conn.execute(bump)).first()
+        if row is None:  # lazy queue: posting creates it (spec 2.5)
+            await self._ensure_queue(conn, req.project, req.queue)
+            row = (await conn.execute(bump)).one()
+        queue = QueueInfo.from_row(row.id, row.name, row.metadata, row.created)
+        try:
+            self._check_post_size(queue, req.content_length)
+        except TidingsError:
+            await conn.execute(
+                queues.update()
+                .where(queues.c.id == queue.id)
+                .values(last_seq=queues.c.last_seq - count)
+            )
+            raise
+        now = self.clock()
+        first_seq = int(row.last_seq) - count + 1
+        default_ttl = queue.default_ttl(self.settings)
+        rows: list[dict[str, Any]] = []
+        posted: list[PostedMessage] = []
+        for offset, message in enumerate(req.messages):
+            ttl = message.ttl if message.ttl is not None else default_ttl
+            delay = 0
+            if queue.delayed:
+                delay = message.delay if message.delay is not None else queue.default_delay
+            message_id = uuid.uuid4().hex
+            rows.append(
+                {
+                    "id": message_id,
+                    "queue_id": queue.id,
+                    "seq": first_seq + offset,
+                    "body": self.cipher.encode(message.body, queue.encrypted),
+                    "encrypted": queue.encrypted,
+                    "checksum": checksum(message.body) if self.settings.enable_checksum else None,
+                    "client_id": req.client_id,
+                    "ttl": ttl,
+                    "created": now,
+                    "expires": now + ttl,
+                    "visible_at": now + delay,
+                    "claim_count": 0,
+                }
+            )
+            posted.append(PostedMessage(id=message_id, body=message.body, ttl=ttl, delay=delay))
+        await conn.execute(messages.insert(), rows)
+        event = MessagesPostedEvent(
+            event_id=uuid.uuid4().hex,
+            project=req.project,
+            queue=req.queue,
+            client_id=req.client_id,
+            created=now,
+            messages=posted,
+        )
+        await conn.execute(
+            outbox.insert().values(
+                event_id=event.event_id,
+                subject=event_subject(req.project, req.queue, MESSAGES_POSTED),
+                payload=event.model_dump_json(),
+                created=now,
+            )
+        )
+        return s.MessagePostReply(ids=[r["id"] for r in rows])
+
+    def _check_post_size(self, queue: QueueInfo, content_length: int | None) -> None:
+        if content_length is None:
+            return
+        limit = self.settings.max_messages_post_size
+        queue_limit = queue.max_post_size
+        if queue_limit is not None and content_length > min(queue_limit, limit):
+            raise InvalidRequest(
+                "Message collection size is too large. The max size for current queue is "
+                f"{min(queue_limit, limit)}. It is calculated by max size = "
+                f"min(max_messages_post_size_config: {limit}, "
+                f"max_messages_post_size_queue: {queue_limit})."
+            )
+        if content_length > limit:
+            raise InvalidRequest(f"Message collection size is too large. Max size {limit}")
+
+    # ------------------------------------------------------------ reads
+
+    async def message_list(self, req: s.MessageListRequest) -> s.MessageListReply:
+        async with self._read("message.list") as conn:
+            now = self.clock()
+            queue = await self._queue(conn, req.project, req.queue)
+            if queue is None:
+                return s.MessageListReply(messages=[])
+            marker: int | None = None
+            if req.marker is not None:
+                try:
+                    marker = int(req.marker)
+                except ValueError:  # opaque to clients; anything else is an empty page
+                    return s.MessageListReply(messages=[], delayed_queue=queue.delayed)
+            query = sa.select(messages).where(
+                messages.c.queue_id == queue.id, messages.c.expires > now
+            )
+            if marker is not None:
+                query = query.where(messages.c.seq > marker)
+            if not req.echo:
+                query = query.where(messages.c.client_id != req.client_id)
+            if not req.include_claimed:
+                query = query.where(unclaimed(now))
+            if queue.delayed and not req.include_delayed:
+                query = query.where(messages.c.visible_at <= now)
+            rows = (await conn.execute(query.order_by(messages.c.seq).limit(req.limit))).all()
+        return s.MessageListReply(
+            messages=[self._message(row, now) for row in rows],
+            marker=str(rows[-1].seq) if rows else None,
+            delayed_queue=queue.delayed,
+        )
+
+    async def message_get(self, req: s.MessageGetRequest) -> s.MessageReply:
+        found = await self._get_messages(req.project, req.queue, [req.message_id], "message.get")
+        if not found:
+            raise NotFound()
+        return s.MessageReply(message=found[0])
+
+    async def message_get_many(self, req: s.MessageGetManyRequest) -> s.MessagesReply:
+        found = await self._get_messages(req.project, req.queue, req.message_ids, "message.get")
+        if not found:
+            raise NotFound()
+        return s.MessagesReply(messages=found)
+
+    async def _get_messages(
+        self, project: str, queue_name: str, ids: list[str], operation: str
+    ) -> list[s.Message]:
+        wanted = list(dict.fromkeys(i for i in ids if is_id(i)))  # malformed ids: not found
+        if not wanted:
+            return []
+        async with self._read(operation) as conn:
+            now = self.clock()
+            queue = await self._queue(conn, project, queue_name)
+            if queue is None:
+                return []
+            rows = (
+                await conn.execute(
+                    sa.select(messages).where(
+                        messages.c.queue_id == queue.id,
+                        messages.c.id.in_(wanted),
+                        messages.c.expires > now,
+                    )
+                )
+            ).all()
+        by_id = {row.id: row for row in rows}
+        return [self._message(by_id[i], now) for i in wanted if i in by_id]
+
+    # ------------------------------------------------------------ deletes
+
+    async def message_delete(self, req: s.MessageDeleteRequest) -> s.Empty:
+        if req.claim_id is not None and not is_id(req.claim_id):
+            raise BadClaim(CLAIM_EXPIRED)  # checked before the message lookup (spec 2.7.7)
+        if not is_id(req.message_id):
+            return s.Empty()
+        async with self._write("message.delete") as conn:
+            now = self.clock()
+            queue = await self._queue(conn, req.project, req.queue)
+            if queue is None:
+                return s.Empty()
+            row = (
+                await conn.execute(
+                    sa.select(messages.c.claim_id, messages.c.claim_expires)
+                    .where(
+                        messages.c.queue_id == queue.id,
+                        messages.c.id == req.message_id,
+                        messages.c.expires > now,
+                    )
+                    .with_for_update()
+                )
+            ).first()
+            if row is None:
+                return s.Empty()
+            claimed = row.claim_id is not None and (row.claim_expires or 0) > now
+            if req.claim_id is None:
+                if claimed:
+                    raise MessageClaimed(CLAIMED)
+            elif req.claim_id != row.claim_id:
+                raise MessageClaimed(CLAIMED) if claimed else BadClaim(NOT_CLAIMED)
+            await conn.execute(messages.delete().where(messages.c.id == req.message_id))
+        metrics.MESSAGES_DELETED.inc()
+        return s.Empty()
+
+    async def message_delete_many(self, req: s.MessageDeleteManyRequest) -> s.Empty:
+        wanted = list(dict.fromkeys(i for i in req.message_ids if is_id(i)))
+        if not wanted:
+            return s.Empty()
+        async with self._write("message.delete_many") as conn:
+            queue = await self._queue(conn, req.project, req.queue)
+            if queue is None:
+                return s.Empty()
+            selected = sa.and_(messages.c.queue_id == queue.id, messages.c.id.in_(wanted))
+            if req.claim_ids is not None:
+                # message_delete_with_claim_id: every claim id given must hold a listed message.
+                held = set(
+                    (
+                        await conn.execute(
+                            sa.select(messages.c.claim_id).where(
+                                selected, messages.c.claim_id.is_not(None)
+                            )
+                        )
+                    ).scalars()
+                )
+                if any(claim_id not in held for claim_id in req.claim_ids):
+                    raise BadClaim(CLAIM_EXPIRED)
+            result = await conn.execute(messages.delete().where(selected))
+        metrics.MESSAGES_DELETED.inc(result.rowcount or 0)
+        return s.Empty()
+
+    async def message_pop(self, req: s.MessagePopRequest) -> s.MessagesReply:
+        async with self._write("message.pop") as conn:
+            now = self.clock()
+            queue = await self._queue(conn, req.project, req.queue)
+            if queue is None:
+                return s.MessagesReply(messages=[])
+            rows = (
+                await conn.execute(
+                    sa.select(messages)
+                    .where(
+                        messages.c.queue_id == queue.id,
+                        messages.c.expires > now,
+                        unclaimed(now),
+                    )
+                    .order_by(messages.c.seq)
+                    .limit(req.count)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if rows:
+                await conn.execute(messages.delete().where(messages.c.id.in_([r.id for r in rows])))
+        metrics.MESSAGES_DELETED.inc(len(rows))
+        # Pop answers carry the raw storage shape without checksums (spec 2.7.5).
+        return s.MessagesReply(messages=[self._message(r, now, with_checksum=False) for r in rows])

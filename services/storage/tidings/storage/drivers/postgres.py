@@ -1,0 +1,35 @@
+"""PostgreSQL (psycopg 3, async): production storage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tidings.storage.drivers.sql import SqlDriver
+from tidings.storage.tables import queues
+
+
+class PostgresDriver(SqlDriver):
+    dialect = "postgresql"
+    post_workers = 4
+
+    def _create_engines(self) -> tuple[AsyncEngine, AsyncEngine]:
+        engine = create_async_engine(
+            self.url,
+            pool_size=self.settings.pool_size,
+            max_overflow=self.settings.pool_max_overflow,
+            pool_pre_ping=True,
+            pool_timeout=10,
+            # A 201 promises durability: never let a server default weaken commits.
+            connect_args={"options": "-c synchronous_commit=on", "connect_timeout": 5},
+        )
+        return engine, engine
+
+    def _insert(self, table: sa.Table) -> Any:
+        return insert(table)
+
+    def _name_contains(self, text: str) -> sa.ColumnElement[bool]:
+        return sa.func.strpos(queues.c.name, text) > 0

@@ -1,0 +1,24 @@
+"""The SQL storage driver: every operation of the storage contract, for any SQL dialect."""
+
+from __future__ import annotations
+
+from tidings.storage.drivers.claims import ClaimOps
+from tidings.storage.drivers.maintenance import MaintenanceOps
+from tidings.storage.drivers.messages import MessageOps
+from tidings.storage.drivers.queues import QueueOps
+
+
+class SqlDriver(QueueOps, MessageOps, ClaimOps, MaintenanceOps):
+    # Group-commit workers: more than one lets posts to different queues overlap on a
+    # database that allows concurrent writers.
+    post_workers = 1
+
+    async def open(self) -> None:
+        await self.open_engines()
+        self._make_post_committer(self.post_workers)
+        self._post_committer.start()
+
+    async def close(self) -> None:
+        if getattr(self, "_post_committer", None) is not None:
+            await self._post_committer.close()
+        await self.close_engines()

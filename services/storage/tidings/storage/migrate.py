@@ -1,0 +1,72 @@
+"""Schema migrations: ``upgrade`` for the service start, and a CLI for a Kubernetes Job.
+
+``python -m tidings.storage.migrate [revision]`` upgrades the database of
+``TIDINGS_DATABASE_URL`` to ``revision`` (default ``head``). Replicas starting together are
+safe: on PostgreSQL the upgrade runs under a transaction-scoped advisory lock (and DDL is
+transactional), on SQLite under the database write lock taken by BEGIN IMMEDIATE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tidings.common.logging import configure_logging
+from tidings.storage.drivers import create_driver
+from tidings.storage.settings import StorageSettings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Any fixed 64-bit number shared by every replica: "tidings" in ASCII.
+ADVISORY_LOCK_KEY = 0x74696469_6E6773
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade_sync(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+            )
+        await conn.run_sync(_upgrade_sync, revision)
+    log.info("database schema at %s", revision)
+
+
+async def _main(revision: str) -> None:
+    settings = StorageSettings()
+    configure_logging("storage-migrate", settings.log_format, settings.log_level)
+    driver = create_driver(settings)
+    await driver.open_engines()
+    try:
+        await upgrade(driver.engine, revision)
+    finally:
+        await driver.close_engines()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    asyncio.run(_main(args[0] if args else "head"))
+
+
+if __name__ == "__main__":
+    main()

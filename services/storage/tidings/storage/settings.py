@@ -1,0 +1,53 @@
+"""Settings of the storage service (``TIDINGS_*`` environment variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from tidings.common.settings import CommonSettings
+
+
+class StorageSettings(CommonSettings):
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; postgresql:// or sqlite:/// (the async driver is added). "
+        "Unset: SQLite in <data_dir>/tidings.db",
+    )
+    data_dir: Path = Path("./.data")
+    pool_size: int = 20
+    pool_max_overflow: int = 10
+    sweeper_interval: float = 5.0
+    sweeper_batch_size: int = 1000
+    outbox_retry_after: float = Field(
+        5.0, description="seconds after which an unpublished outbox row is republished"
+    )
+    outbox_retention: float = Field(
+        600.0, description="seconds a published outbox row is kept before the sweeper drops it"
+    )
+    group_commit_max_batch: int = 256
+    # Zaqar's [transport] message_encryption_key default; operators must override it.
+    message_encryption_key: str = "AES256"
+    migrate_on_start: bool = True
+    http_port: int = 8801
+    events_duplicate_window: float = 120.0
+
+    def resolved_database_url(self) -> str:
+        """The URL with the async driver filled in (see :func:`normalise_database_url`)."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tidings.db').as_posix()}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and name the async driver."""
+    for plain, asynchronous in (
+        ("postgresql://", "postgresql+psycopg://"),
+        ("postgres://", "postgresql+psycopg://"),
+        ("postgresql+psycopg2://", "postgresql+psycopg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return asynchronous + url[len(plain) :]
+    return url

@@ -1,0 +1,75 @@
+"""The database schema as SQLAlchemy Core tables (the migrations create exactly these).
+
+Times are epoch seconds (double precision) from the storage process clock. Expired rows stay
+until the sweeper removes them, so every query filters on ``expires`` itself.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# SQLite only auto-increments an ``INTEGER PRIMARY KEY`` (the rowid alias), not a BIGINT one.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Epoch = sa.Double()
+
+metadata = sa.MetaData()
+
+queues = sa.Table(
+    "queues",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(256), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),  # JSON object as stored by the client
+    sa.Column("created", Epoch, nullable=False),
+    # The last message sequence number handed out; bumped inside each posting transaction.
+    sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.UniqueConstraint("project", "name", name="uq_queues_project_name"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("queue_id", sa.BigInteger, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # JSON text, or base64 ciphertext if encrypted
+    sa.Column("encrypted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("checksum", sa.String(64), nullable=True),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("ttl", sa.Integer, nullable=False),  # reported ttl (claims may rewrite it)
+    sa.Column("created", Epoch, nullable=False),
+    sa.Column("expires", Epoch, nullable=False),
+    sa.Column("visible_at", Epoch, nullable=False),  # created + delay on delayed queues
+    sa.Column("claim_id", sa.String(32), nullable=True),  # may be stale: check claim_expires
+    sa.Column("claim_expires", Epoch, nullable=True),
+    sa.Column("claim_count", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("queue_id", "seq", name="uq_messages_queue_seq"),
+    sa.Index("ix_messages_expires", "expires"),
+    sa.Index("ix_messages_claim_id", "claim_id"),
+)
+
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("queue_id", sa.BigInteger, nullable=False),
+    sa.Column("ttl", sa.Integer, nullable=False),
+    sa.Column("grace", sa.Integer, nullable=False),
+    sa.Column("updated", Epoch, nullable=False),  # creation or last renewal: age counts from it
+    sa.Column("expires", Epoch, nullable=False),
+    sa.Index("ix_claims_queue_id", "queue_id"),
+    sa.Index("ix_claims_expires", "expires"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created", Epoch, nullable=False),
+    sa.Column("published", Epoch, nullable=True),
+    sa.Index("ix_outbox_published", "published", "id"),
+)
