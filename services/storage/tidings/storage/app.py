@@ -1,0 +1,94 @@
+"""The storage service: FastAPI for probes and metrics, NATS RPC for the real work.
+
+Run with ``uvicorn --factory tidings.storage.app:create_app``. Nothing connects at import time:
+the lifespan opens the database (and migrates it), then connects NATS in the background, so
+the service starts and answers probes even while NATS is still down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from nats.aio.client import Client as NATS
+
+from tidings.common import metrics as common_metrics
+from tidings.common.logging import configure_logging
+from tidings.common.nats_connection import NatsConnection
+from tidings.common.rpc import RpcServer
+from tidings.storage.drivers import create_driver
+from tidings.storage.handlers import build_handlers
+from tidings.storage.migrate import upgrade
+from tidings.storage.outbox import OutboxRelay, ensure_events_stream
+from tidings.storage.settings import StorageSettings
+from tidings.storage.sweeper import Sweeper
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: StorageSettings | None = None) -> FastAPI:
+    config = settings or StorageSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging("storage", config.log_format, config.log_level)
+        if config.message_encryption_key == "AES256":
+            log.warning("TIDINGS_MESSAGE_ENCRYPTION_KEY is Zaqar's default; set a secret one")
+        driver = create_driver(config)
+        await driver.open()
+        if config.migrate_on_start:
+            await upgrade(driver.engine)
+        server = RpcServer(build_handlers(driver))
+
+        async def on_connect(client: NATS) -> None:
+            await ensure_events_stream(client, config.events_duplicate_window)
+            await server.subscribe(client)
+
+        connection = NatsConnection(config.nats_url, "tidings-storage", on_connect)
+        relay = OutboxRelay(driver, connection, config.outbox_retry_after)
+        driver.on_outbox_written = relay.notify
+        sweeper = Sweeper(driver, config.sweeper_interval, config.sweeper_batch_size)
+        app.state.driver = driver
+        app.state.nats = connection
+        connection.start()
+        relay.start()
+        sweeper.start()
+        log.info("storage serving %s", driver.dialect)
+        try:
+            yield
+        finally:
+            # Finish requests in flight while NATS can still carry their replies, publish
+            # what they committed, then drain NATS; rows left unpublished wait for any replica.
+            await server.drain()
+            await relay.stop()
+            try:
+                await asyncio.wait_for(relay.publish_pending(), 5)
+            except Exception:
+                log.warning("outbox not flushed at shutdown; another pass will publish it")
+            await connection.close()
+            await server.drain()
+            await sweeper.stop()
+            await driver.close()
+
+    app = FastAPI(title="Tidings storage", lifespan=lifespan)
+    app.include_router(common_metrics.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(response: Response) -> dict[str, bool]:
+        database = await app.state.driver.ping()
+        nats = app.state.nats.client is not None
+        if not (database and nats):
+            response.status_code = 503
+        return {"database": database, "nats": nats}
+
+    return app
+
+
+__all__ = ["create_app"]
