@@ -137,9 +137,10 @@ class SqlBase:
             self._insert(queues)
             .values(project=project, name=name, metadata=metadata_text, created=self.clock())
             .on_conflict_do_nothing(index_elements=["project", "name"])
+            .returning(queues.c.id)
         )
-        result = await conn.execute(statement)
-        return bool(result.rowcount)
+        # RETURNING rather than rowcount: drivers disagree on rowcount for ON CONFLICT.
+        return (await conn.execute(statement)).first() is not None
 
     # ------------------------------------------------------------ messages
 
