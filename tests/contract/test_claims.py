@@ -1,0 +1,184 @@
+"""Claims: hand-out, ttl and grace, get, renew, release, expiry, dead letter queues."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.contract.conftest import ManualClock
+from tests.contract.helpers import claim, list_all, post
+from tidings.common import schemas as s
+from tidings.common.errors import NotFound
+from tidings.storage.drivers import SqlDriver
+
+
+async def claim_get(
+    driver: SqlDriver, project: str, claim_id: str, queue: str = "q"
+) -> s.ClaimGetReply:
+    return await driver.claim_get(s.ClaimRequest(project=project, queue=queue, claim_id=claim_id))
+
+
+async def test_claim_takes_free_messages_oldest_first(driver: SqlDriver, project: str) -> None:
+    ids = await post(driver, project, "q", list(range(5)))
+    first = await claim(driver, project, "q", limit=2)
+    assert first.claim_id is not None
+    assert [m.id for m in first.messages] == ids[:2]
+    assert all(m.claim_id == first.claim_id for m in first.messages)
+    second = await claim(driver, project, "q", limit=10)
+    assert [m.id for m in second.messages] == ids[2:]
+    assert second.claim_id not in (None, first.claim_id)
+    nothing = await claim(driver, project, "q")
+    assert nothing == s.ClaimCreateReply(claim_id=None, messages=[])
+    missing = await claim(driver, project, "no-such-queue")
+    assert missing.claim_id is None and missing.messages == []
+
+
+async def test_claim_extends_messages_that_would_die_first(
+    driver: SqlDriver, project: str, clock: ManualClock
+) -> None:
+    [short] = await post(driver, project, "q", ["short"], ttl=60)
+    [long] = await post(driver, project, "q", ["long"], ttl=3600)
+    held = await claim(driver, project, "q", ttl=100, grace=30)
+    assert {m.id: m.ttl for m in held.messages} == {short: 130, long: 3600}
+    assert held.claim_id is not None
+    clock.advance(90)  # past the message's own ttl of 60 s
+    got = await claim_get(driver, project, held.claim_id)
+    assert {m.id for m in got.messages} == {short, long}
+    clock.advance(30)  # 120 s: the claim expired at 100 s, the short message lives to 130 s
+    assert {m.id for m in await list_all(driver, project, "q")} == {short, long}
+    clock.advance(11)  # 131 s: claim expiry (100) + grace (30) has passed
+    assert [m.id for m in await list_all(driver, project, "q")] == [long]
+
+
+async def test_claim_get(driver: SqlDriver, project: str, clock: ManualClock) -> None:
+    ids = await post(driver, project, "q", [1, 2])
+    held = await claim(driver, project, "q", ttl=300, grace=60)
+    assert held.claim_id is not None
+    clock.advance(42)
+    got = await claim_get(driver, project, held.claim_id)
+    assert (got.claim_id, got.ttl, got.age) == (held.claim_id, 300, 42)
+    assert [m.id for m in got.messages] == ids
+    assert all(m.claim_id == held.claim_id and m.age == 42 for m in got.messages)
+    for wrong in [("q", "f" * 32), ("q", "malformed"), ("other", held.claim_id)]:
+        with pytest.raises(NotFound):
+            await claim_get(driver, project, wrong[1], queue=wrong[0])
+    with pytest.raises(NotFound):
+        await claim_get(driver, project + "-x", held.claim_id)
+    await driver.message_delete_many(
+        s.MessageDeleteManyRequest(project=project, queue="q", message_ids=ids)
+    )
+    with pytest.raises(NotFound):  # a claim without messages is gone
+        await claim_get(driver, project, held.claim_id)
+
+
+async def test_claim_expires(driver: SqlDriver, project: str, clock: ManualClock) -> None:
+    ids = await post(driver, project, "q", [1])
+    held = await claim(driver, project, "q", ttl=60)
+    assert held.claim_id is not None
+    clock.advance(60)
+    with pytest.raises(NotFound):
+        await claim_get(driver, project, held.claim_id)
+    assert [m.id for m in await list_all(driver, project, "q")] == ids
+    again = await claim(driver, project, "q")
+    assert [m.id for m in again.messages] == ids
+
+
+async def test_renew_resets_age_and_extends(
+    driver: SqlDriver, project: str, clock: ManualClock
+) -> None:
+    [message] = await post(driver, project, "q", ["m"], ttl=60)
+    held = await claim(driver, project, "q", ttl=60, grace=60)
+    assert held.claim_id is not None
+    clock.advance(50)
+    await driver.claim_renew(
+        s.ClaimRenewRequest(project=project, queue="q", claim_id=held.claim_id, ttl=200, grace=100)
+    )
+    got = await claim_get(driver, project, held.claim_id)
+    assert (got.ttl, got.age) == (200, 0)
+    assert got.messages[0].ttl == 300  # renewal re-extends: claim ttl + grace
+    clock.advance(199)
+    assert (await claim_get(driver, project, held.claim_id)).messages[0].id == message
+    assert await list_all(driver, project, "q") == []  # still claimed
+    clock.advance(1)
+    with pytest.raises(NotFound):
+        await claim_get(driver, project, held.claim_id)
+    with pytest.raises(NotFound):
+        await driver.claim_renew(
+            s.ClaimRenewRequest(
+                project=project, queue="q", claim_id=held.claim_id, ttl=60, grace=60
+            )
+        )
+    with pytest.raises(NotFound):
+        await driver.claim_renew(
+            s.ClaimRenewRequest(project=project, queue="q", claim_id="bad", ttl=60, grace=60)
+        )
+
+
+async def test_renew_does_not_resurrect_expired_messages(
+    driver: SqlDriver, project: str, clock: ManualClock
+) -> None:
+    await post(driver, project, "q", ["m"], ttl=60)
+    held = await claim(driver, project, "q", ttl=500, grace=60)
+    assert held.claim_id is not None and held.messages[0].ttl == 560
+    await post(driver, project, "q", ["keeps claim alive"], ttl=3600)
+    clock.advance(400)
+    await driver.claim_renew(
+        s.ClaimRenewRequest(project=project, queue="q", claim_id=held.claim_id, ttl=60, grace=60)
+    )
+    got = await claim_get(driver, project, held.claim_id)
+    assert [m.body for m in got.messages] == ["m"]  # extended to 500 + 60 at claim time
+    clock.advance(200)  # 600 s: past 560, the message's extended life
+    with pytest.raises(NotFound):
+        await claim_get(driver, project, held.claim_id)
+
+
+async def test_release_frees_messages_at_once(driver: SqlDriver, project: str) -> None:
+    ids = await post(driver, project, "q", [1, 2])
+    held = await claim(driver, project, "q")
+    assert held.claim_id is not None
+    await driver.claim_release(s.ClaimRequest(project=project, queue="q", claim_id=held.claim_id))
+    assert [m.id for m in await list_all(driver, project, "q")] == ids
+    assert all(m.claim_id is None for m in await list_all(driver, project, "q"))
+    with pytest.raises(NotFound):
+        await claim_get(driver, project, held.claim_id)
+    for unknown in ["f" * 32, "bad"]:  # release is always fine
+        await driver.claim_release(s.ClaimRequest(project=project, queue="q", claim_id=unknown))
+    await driver.claim_release(s.ClaimRequest(project=project, queue="nope", claim_id="f" * 32))
+    assert [m.id for m in (await claim(driver, project, "q")).messages] == ids
+
+
+async def test_dead_letter_queue(driver: SqlDriver, project: str, clock: ManualClock) -> None:
+    await driver.queue_create(
+        s.QueueCreateRequest(
+            project=project,
+            queue="work",
+            metadata={
+                "_max_claim_count": 2,
+                "_dead_letter_queue": "dead",
+                "_dead_letter_queue_messages_ttl": 7200,
+            },
+        )
+    )
+    [message] = await post(driver, project, "work", ["poison"], ttl=3600)
+    [earlier] = await post(driver, project, "dead", ["already dead"])
+    for count in (1, 2):
+        held = await claim(driver, project, "work", ttl=60)
+        assert [(m.id, m.claim_count) for m in held.messages] == [(message, count)]
+        clock.advance(61)
+    third = await claim(driver, project, "work", ttl=60)
+    assert third == s.ClaimCreateReply(claim_id=None, messages=[])
+    assert await list_all(driver, project, "work", include_claimed=True) == []
+    dead = await list_all(driver, project, "dead")
+    assert [m.id for m in dead] == [earlier, message]  # it took the DLQ's next sequence
+    assert dead[1].body == "poison" and dead[1].ttl == 7200 and dead[1].claim_id is None
+    clock.advance(3700)  # the DLQ ttl really governs its life now
+    assert [m.id for m in await list_all(driver, project, "dead")] == [message]
+
+
+async def test_claim_count_stays_zero_without_dead_lettering(
+    driver: SqlDriver, project: str, clock: ManualClock
+) -> None:
+    await post(driver, project, "q", [1])
+    for _ in range(3):
+        held = await claim(driver, project, "q", ttl=60)
+        assert held.messages[0].claim_count == 0
+        clock.advance(61)

@@ -1,0 +1,96 @@
+"""The outbox written with each post, and the bounded expiry sweep."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests.contract.conftest import DriverFactory, ManualClock
+from tests.contract.helpers import ME, claim, post
+from tidings.common import schemas as s
+from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent
+from tidings.common.subjects import event_subject
+from tidings.storage.drivers import SqlDriver
+from tidings.storage.tables import claims, messages, outbox
+
+
+async def count(driver: SqlDriver, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
+    async with driver.engine.connect() as conn:
+        return int(
+            await conn.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0
+        )
+
+
+async def test_each_post_writes_one_event(
+    make_driver: DriverFactory, fresh_database: str, project: str, clock: ManualClock
+) -> None:
+    driver = await make_driver(url=fresh_database)
+    await driver.queue_create(
+        s.QueueCreateRequest(
+            project=project, queue="q.1", metadata={"_enable_encrypt_messages": True}
+        )
+    )
+    first = await post(driver, project, "q.1", [{"a": 1}, "two"], client_id=ME, ttl=120)
+    second = await post(driver, project, "q.1", [3])
+    rejected = s.MessagePostRequest(
+        project=project, queue="tiny", client_id=ME, messages=[s.NewMessage(body=1)],
+        content_length=10**9,
+    )  # fmt: skip
+    with pytest.raises(Exception, match="too large"):
+        await driver.message_post(rejected)
+    pending = await driver.outbox_pending(100, None)
+    assert len(pending) == 2
+    events = [MessagesPostedEvent.model_validate_json(row.payload) for row in pending]
+    assert [e.event_id for e in events] == [row.event_id for row in pending]
+    assert {row.subject for row in pending} == {event_subject(project, "q.1", MESSAGES_POSTED)}
+    assert [[m.id for m in e.messages] for e in events] == [first, second]
+    # Events carry plaintext bodies even for encrypted queues: they stay inside the cloud.
+    assert [m.body for m in events[0].messages] == [{"a": 1}, "two"]
+    assert [m.ttl for m in events[0].messages] == [120, 120]
+    assert (events[0].project, events[0].queue, events[0].client_id) == (project, "q.1", ME)
+    # Stragglers only: rows younger than the cut-off are left to the replica that wrote them.
+    assert await driver.outbox_pending(100, clock() - 5) == []
+    clock.advance(6)
+    assert len(await driver.outbox_pending(100, clock() - 5)) == 2
+    await driver.outbox_mark_published([pending[0].id])
+    assert [row.id for row in await driver.outbox_pending(100, None)] == [pending[1].id]
+
+
+async def test_messages_and_event_commit_together(
+    make_driver: DriverFactory, fresh_database: str, project: str
+) -> None:
+    """With the outbox unwritable, the post fails as a whole: no message without its event."""
+    driver = await make_driver(url=fresh_database)
+    async with driver.engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE outbox RENAME TO outbox_gone"))
+    with pytest.raises(Exception):  # noqa: B017 - whatever the database says, it must fail
+        await post(driver, project, "q", [1, 2])
+    assert await count(driver, messages) == 0
+
+
+async def test_sweeper_removes_expired_rows_in_bounded_batches(
+    make_driver: DriverFactory, fresh_database: str, project: str, clock: ManualClock
+) -> None:
+    driver = await make_driver(url=fresh_database, outbox_retention=600)
+    await post(driver, project, "q", list(range(7)), ttl=60)
+    keep = await post(driver, project, "keep", [1], ttl=7200)
+    for _ in range(3):
+        await claim(driver, project, "q", ttl=60, limit=1)
+    published = [row.id for row in await driver.outbox_pending(100, None)]
+    await driver.outbox_mark_published(published[:1])
+    clock.advance(3600)  # messages, claims and the published event are all due
+    sweeps = []
+    for _ in range(10):
+        removed = await driver.sweep_expired(3)
+        sweeps.append(removed)
+        if removed == 0:
+            break
+    assert sweeps[0] == 3 + 3 + 1  # at most one batch of each kind per call
+    assert sum(sweeps) == 7 + 3 + 1 and sweeps[-1] == 0
+    assert await count(driver, messages) == 1
+    assert await count(driver, claims) == 0
+    assert await count(driver, outbox) == 1  # the unpublished event is never swept
+    reply = await driver.message_get(
+        s.MessageGetRequest(project=project, queue="keep", message_id=keep[0])
+    )
+    assert reply.message.id == keep[0]
