@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import JsonValue
@@ -17,7 +18,7 @@ async def post(
     driver: SqlDriver,
     project: str,
     queue: str,
-    bodies: list[JsonValue],
+    bodies: Sequence[JsonValue],
     *,
     client_id: str = OTHER,
     **message_fields: Any,

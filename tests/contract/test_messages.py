@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from pydantic import JsonValue
 
 from tests.contract.conftest import DriverFactory, ManualClock
 from tests.contract.helpers import ME, OTHER, claim, list_all, post
@@ -27,7 +28,7 @@ async def get(driver: SqlDriver, project: str, queue: str, message_id: str) -> s
 
 
 async def test_post_returns_ids_in_request_order(driver: SqlDriver, project: str) -> None:
-    bodies = [{"n": 1}, [1, 2], "text", 3.5, None, True]
+    bodies: list[JsonValue] = [{"n": 1}, [1, 2], "text", 3.5, None, True]
     ids = await post(driver, project, "q", bodies)
     assert len(ids) == len(set(ids)) == 6
     listed = await list_all(driver, project, "q")
@@ -111,7 +112,7 @@ async def test_post_size_is_checked_against_the_queue_limit(
 
 async def test_checksum(make_driver: DriverFactory, project: str) -> None:
     driver = await make_driver(enable_checksum=True)
-    body = {"event": "BackupStarted", "backup_id": "c378813c"}
+    body: JsonValue = {"event": "BackupStarted", "backup_id": "c378813c"}
     [with_sum, without] = await post(driver, project, "q", [body, None])
     assert (await get(driver, project, "q", with_sum)).checksum == (
         "MD5:5482f08c478b472966cf33badcf5cfff"
@@ -123,7 +124,7 @@ async def test_encryption_at_rest_round_trips_on_every_read(
     driver: SqlDriver, project: str
 ) -> None:
     await create(driver, project, "secret", _enable_encrypt_messages=True)
-    bodies = [{"card": "4111-1111"}, "plain string secret", None]
+    bodies: list[JsonValue] = [{"card": "4111-1111"}, "plain string secret", None]
     ids = await post(driver, project, "secret", bodies)
     async with driver.engine.connect() as conn:
         stored = (

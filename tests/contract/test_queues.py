@@ -99,7 +99,7 @@ async def patch(
         s.QueuePatchRequest(
             project=project,
             queue=queue,
-            operations=[s.PatchOperation(op=op, key=k, value=v) for op, k, v in operations],  # type: ignore[arg-type]
+            operations=[s.PatchOperation(op=op, key=k, value=v) for op, k, v in operations],
         )
     )
     return dict(reply.metadata)

@@ -46,6 +46,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
         async def on_connect(client: NATS) -> None:
             await ensure_events_stream(client, config.events_duplicate_window)
             await server.subscribe(client)
+            relay.notify()  # publish what waited for the broker
 
         connection = NatsConnection(config.nats_url, "tidings-storage", on_connect)
         relay = OutboxRelay(driver, connection, config.outbox_retry_after)

@@ -23,9 +23,6 @@ log = logging.getLogger(__name__)
 Req = TypeVar("Req")
 Res = TypeVar("Res")
 
-Outcome = Res | TidingsError
-BatchRunner = Callable[[Sequence[Req]], Awaitable[Sequence["Res | TidingsError"]]]
-
 
 class GroupCommitter(Generic[Req, Res]):
     def __init__(

@@ -64,6 +64,9 @@ class OutboxRelay:
         self._wakeup.set()
 
     def start(self) -> None:
+        # The first pass runs at once: rows a crashed predecessor committed but never
+        # published go out as soon as this replica is up.
+        self._wakeup.set()
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # SQLite only auto-increments an ``INTEGER PRIMARY KEY`` (the rowid alias), not a BIGINT one.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Epoch = sa.Double()
+Epoch: sa.Double[float] = sa.Double()
 
 metadata = sa.MetaData()
 
