@@ -16,11 +16,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidings.common.logging import configure_logging
-from tidings.storage.drivers import create_driver
 from tidings.storage.settings import StorageSettings
 
 log = logging.getLogger(__name__)
@@ -55,12 +54,15 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 async def _main(revision: str) -> None:
     settings = StorageSettings()
     configure_logging("storage-migrate", settings.log_format, settings.log_level)
-    driver = create_driver(settings)
-    await driver.open_engines()
+    url = settings.resolved_database_url()
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
     try:
-        await upgrade(driver.engine, revision)
+        await upgrade(engine, revision)
     finally:
-        await driver.close_engines()
+        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:

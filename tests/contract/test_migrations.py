@@ -1,0 +1,59 @@
+"""Migrations: concurrent starts are safe, and the CLI used by the Kubernetes Job works."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.fixtures.postgres import PostgresServer
+from tidings.storage.migrate import upgrade
+from tidings.storage.tables import metadata
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def tables_and_revision(url: str) -> tuple[set[str], str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            names = await conn.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
+            revision = await conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    finally:
+        await engine.dispose()
+    return names, str(revision)
+
+
+async def test_replicas_migrating_at_once_on_postgresql(postgres_server: PostgresServer) -> None:
+    url = postgres_server.create_database("migrate")
+    engines = [create_async_engine(url) for _ in range(4)]
+    try:
+        await asyncio.gather(*(upgrade(engine) for engine in engines))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    names, revision = await tables_and_revision(url)
+    assert set(metadata.tables) | {"alembic_version"} == names
+    assert revision == "0001"
+
+
+def test_cli_upgrades_the_configured_database(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    environment = {**os.environ, "TIDINGS_DATABASE_URL": f"sqlite:///{database}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tidings.storage.migrate"],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    names, revision = asyncio.run(tables_and_revision(f"sqlite+aiosqlite:///{database}"))
+    assert set(metadata.tables) <= names and revision == "0001"
