@@ -97,3 +97,25 @@ async def test_concurrent_claimers_on_two_replicas_never_share_a_message(
     await asyncio.wait_for(asyncio.gather(*(claimer(n) for n in range(12))), 60)
     assert len(taken) == len(set(taken)) == len(posted)
     assert set(taken) == set(posted)
+
+
+async def test_concurrent_posts_across_queues_all_commit(
+    make_driver: DriverFactory, project: str
+) -> None:
+    """Batches holding several queues lock them in one order: no deadlock, nothing lost."""
+    replicas = [await make_driver(), await make_driver()]
+    queues = ["a", "b", "c", "d"]
+
+    async def poster(n: int) -> list[str]:
+        ids: list[str] = []
+        for i in range(6):
+            queue = queues[(n + i) % len(queues)] if n % 2 else queues[-1 - (n + i) % 4]
+            ids += await post(replicas[n % 2], project, queue, [n, i])
+        return ids
+
+    results = await asyncio.wait_for(asyncio.gather(*(poster(n) for n in range(16))), 60)
+    total = 0
+    for queue in queues:
+        stats = await replicas[0].queue_stats(s.QueueScoped(project=project, queue=queue))
+        total += stats.total
+    assert total == sum(len(ids) for ids in results) == 16 * 6 * 2

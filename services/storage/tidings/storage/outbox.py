@@ -109,20 +109,30 @@ class OutboxRelay:
                 return published
 
     async def _publish(self, client: NATS, rows: list[OutboxRow]) -> list[int]:
+        """Publish subjects in parallel, each subject's rows in order; return the acked ids.
+
+        A failure stops that subject's run, so a queue's events never overtake each other.
+        """
         js = client.jetstream()
+        by_subject: dict[str, list[OutboxRow]] = {}
+        for row in rows:
+            by_subject.setdefault(row.subject, []).append(row)
 
-        async def one(row: OutboxRow) -> int | None:
-            try:
-                await js.publish(
-                    row.subject,
-                    row.payload.encode(),
-                    timeout=PUBLISH_TIMEOUT,
-                    headers={"Nats-Msg-Id": row.event_id},
-                )
-            except Exception as exc:  # stays unpublished; the next pass retries it
-                log.warning("publishing event %s failed: %s", row.event_id, exc)
-                return None
-            return row.id
+        async def in_order(run: list[OutboxRow]) -> list[int]:
+            acked: list[int] = []
+            for row in run:
+                try:
+                    await js.publish(
+                        row.subject,
+                        row.payload.encode(),
+                        timeout=PUBLISH_TIMEOUT,
+                        headers={"Nats-Msg-Id": row.event_id},
+                    )
+                except Exception as exc:  # stays unpublished; the next pass retries it
+                    log.warning("publishing event %s failed: %s", row.event_id, exc)
+                    break
+                acked.append(row.id)
+            return acked
 
-        results = await asyncio.gather(*(one(row) for row in rows))
-        return [row_id for row_id in results if row_id is not None]
+        runs = await asyncio.gather(*(in_order(run) for run in by_subject.values()))
+        return [row_id for run in runs for row_id in run]

@@ -49,18 +49,22 @@ class MessageOps(SqlBase):
     async def _post_batch(
         self, requests: Sequence[s.MessagePostRequest]
     ) -> list[s.MessagePostReply | TidingsError]:
-        outcomes: list[s.MessagePostReply | TidingsError] = []
+        outcomes: list[s.MessagePostReply | TidingsError | None] = [None] * len(requests)
+        # Lock queue rows in one global order (a stable sort keeps each queue's request
+        # order), so concurrent batches touching the same queues cannot deadlock.
+        order = sorted(range(len(requests)), key=lambda i: (requests[i].project, requests[i].queue))
         async with self._write("message.post") as conn:
-            for req in requests:
+            for index in order:
                 try:
-                    outcomes.append(await self._post(conn, req))
+                    outcomes[index] = await self._post(conn, requests[index])
                 except TidingsError as exc:  # raised before this request wrote anything
-                    outcomes.append(exc)
-        posted = sum(len(o.ids) for o in outcomes if isinstance(o, s.MessagePostReply))
+                    outcomes[index] = exc
+        done = [outcome for outcome in outcomes if outcome is not None]
+        posted = sum(len(o.ids) for o in done if isinstance(o, s.MessagePostReply))
         metrics.MESSAGES_POSTED.inc(posted)
         if posted and self.on_outbox_written is not None:
             self.on_outbox_written()
-        return outcomes
+        return done
 
     async def _post(self, conn: AsyncConnection, req: s.MessagePostRequest) -> s.MessagePostReply:
         count = len(req.messages)
