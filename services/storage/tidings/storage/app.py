@@ -83,7 +83,10 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(response: Response) -> dict[str, bool]:
-        database = await app.state.driver.ping()
+        try:  # a probe must answer quickly even while the database hangs
+            database = bool(await asyncio.wait_for(app.state.driver.ping(), 2))
+        except TimeoutError:
+            database = False
         nats = app.state.nats.client is not None
         if not (database and nats):
             response.status_code = 503
