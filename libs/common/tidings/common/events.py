@@ -12,6 +12,8 @@ class PostedMessage(BaseModel):
     body: JsonValue  # plaintext, also for encrypted queues: events stay inside the cloud
     ttl: int
     delay: int = 0
+    # The message's per-queue sequence = its list marker; lets a websocket resume after it.
+    seq: int | None = None
 
 
 class MessagesPostedEvent(BaseModel):

@@ -146,6 +146,9 @@ class MessageListRequest(QueueScoped):
 class MessageListReply(Schema):
     messages: list[Message]
     marker: str | None = None  # the marker for the next page; None when the page is empty
+    # The marker of each message of the page, in order (the websocket service tells sockets
+    # where each replayed message stands, so a resume continues right after it).
+    markers: list[str] | None = None
     delayed_queue: bool = False  # transports add include_delayed=true to links otherwise
 
 

@@ -119,7 +119,11 @@ class MessageOps(SqlBase):
                     "claim_count": 0,
                 }
             )
-            posted.append(PostedMessage(id=message_id, body=message.body, ttl=ttl, delay=delay))
+            posted.append(
+                PostedMessage(
+                    id=message_id, body=message.body, ttl=ttl, delay=delay, seq=first_seq + offset
+                )
+            )
         await conn.execute(messages.insert(), rows)
         event = MessagesPostedEvent(
             event_id=uuid.uuid4().hex,
@@ -183,6 +187,7 @@ class MessageOps(SqlBase):
         return s.MessageListReply(
             messages=[self._message(row, now) for row in rows],
             marker=str(rows[-1].seq) if rows else None,
+            markers=[str(row.seq) for row in rows],
             delayed_queue=queue.delayed,
         )
 
