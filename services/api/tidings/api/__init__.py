@@ -1,0 +1,1 @@
+"""The REST v2 transport of Tidings (the Zaqar v2 HTTP API)."""

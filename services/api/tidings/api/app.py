@@ -1,0 +1,74 @@
+"""The REST api service: ``uvicorn --factory tidings.api.app:create_app``.
+
+Nothing connects at import time. The lifespan opens one NATS connection (in the background,
+so the service answers probes and fast 503s while NATS is down) and one storage RPC client
+that every request shares.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tidings.api.auth import build_authenticator
+from tidings.api.errors import install_error_handlers
+from tidings.api.kinds import QUEUES
+from tidings.api.observe import ObserveRequests
+from tidings.api.routes import claims, home, messages, ping, probes, queues, topics
+from tidings.api.settings import ApiSettings
+from tidings.common import metrics as common_metrics
+from tidings.common.logging import configure_logging
+from tidings.common.nats_connection import NatsConnection
+from tidings.common.rpc import StorageClient
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    config = settings or ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging("api", config.log_format, config.log_level)
+        connection = NatsConnection(config.nats_url, "tidings-api")
+        app.state.nats = connection
+        app.state.storage = StorageClient(connection, config.rpc_timeout)
+        connection.start()
+        log.info("api ready (admin_mode=%s, auth=%s)", config.admin_mode, config.auth_strategy)
+        try:
+            yield
+        finally:
+            await connection.close()
+
+    app = FastAPI(
+        title="Tidings REST API (Zaqar v2)",
+        version="2",
+        lifespan=lifespan,
+        # Zaqar matches paths segment-exactly: /v2 and /v2/queues/ are 404, never redirects.
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = config
+    app.state.authenticator = build_authenticator(config)
+    app.state.home_document = home.home_document(config.admin_mode)
+    install_error_handlers(app)
+    app.add_middleware(ObserveRequests)
+
+    app.include_router(probes.router)
+    app.include_router(common_metrics.router)
+    app.include_router(home.router)
+    app.include_router(ping.router)
+    if config.admin_mode:
+        app.include_router(ping.admin_router)
+    app.include_router(queues.build_router(QUEUES))
+    app.include_router(messages.build_router(QUEUES))
+    app.include_router(claims.router)
+    app.include_router(topics.router)
+    return app
+
+
+__all__ = ["create_app"]

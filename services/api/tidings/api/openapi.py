@@ -1,0 +1,175 @@
+"""OpenAPI fragments so ``/openapi.json`` tells what routes really accept and answer.
+
+Routes read their bodies themselves (to check sizes before reading), so request bodies are
+described here through ``openapi_extra``; responses list every status a route can give.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "description": {"type": "string"}},
+    "required": ["title"],
+}
+LINKS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "maxItems": 1,
+    "items": {
+        "type": "object",
+        "properties": {"rel": {"type": "string"}, "href": {"type": "string"}},
+        "required": ["rel", "href"],
+    },
+}
+METADATA_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": True}
+MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "href": {"type": "string"},
+        "ttl": {"type": "integer"},
+        "age": {"type": "integer"},
+        "body": {},
+        "checksum": {"type": "string"},
+    },
+    "required": ["id", "href", "ttl", "age", "body"],
+}
+POPPED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "ttl": {"type": "integer"},
+        "age": {"type": "integer"},
+        "claim_count": {"type": "integer"},
+        "claim_id": {"type": ["string", "null"]},
+        "body": {},
+    },
+    "required": ["id", "ttl", "age", "body"],
+}
+MESSAGES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"messages": {"type": "array", "items": MESSAGE_SCHEMA}},
+    "required": ["messages"],
+}
+MESSAGE_PAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "messages": {"type": "array", "items": MESSAGE_SCHEMA},
+        "links": LINKS_SCHEMA,
+    },
+    "required": ["messages", "links"],
+}
+MESSAGE_POST_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "messages": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "body": {},
+                    "ttl": {"type": "integer", "minimum": 60, "maximum": 1209600},
+                    "delay": {"type": "integer", "minimum": 0, "maximum": 900},
+                },
+                "required": ["body"],
+            },
+        }
+    },
+    "required": ["messages"],
+}
+CLAIM_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "ttl": {"type": "integer", "minimum": 60, "maximum": 43200},
+        "grace": {"type": "integer", "minimum": 60, "maximum": 43200},
+    },
+}
+PATCH_BODY: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "op": {"type": "string", "enum": ["add", "remove", "replace"]},
+            "path": {"type": "string", "pattern": "^/metadata/.+$"},
+            "value": {},
+        },
+        "required": ["op", "path"],
+    },
+}
+PURGE_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "resource_types": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["messages", "subscriptions"]},
+        }
+    },
+    "required": ["resource_types"],
+}
+STATS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "messages": {
+            "type": "object",
+            "properties": {
+                "claimed": {"type": "integer"},
+                "free": {"type": "integer"},
+                "total": {"type": "integer"},
+                "oldest": {"type": "object"},
+                "newest": {"type": "object"},
+            },
+            "required": ["claimed", "free", "total"],
+        }
+    },
+    "required": ["messages"],
+}
+
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    300: "Multiple Choices",
+    400: "Invalid request (Zaqar error body)",
+    403: "Not authorized or claimed",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Accept does not allow JSON",
+    409: "Conflict",
+    415: "Wrong PATCH content type",
+    503: "Storage unavailable",
+}
+COMMON_ERRORS = (400, 406, 503)
+
+
+def operation(
+    success: dict[int, dict[str, Any] | None],
+    errors: tuple[int, ...] = (),
+    body: dict[str, Any] | None = None,
+    body_type: str = "application/json",
+    body_required: bool = False,
+    success_type: str = "application/json",
+) -> dict[str, Any]:
+    """Keyword arguments for a route decorator: status code, responses and request body."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, schema in success.items():
+        entry: dict[str, Any] = {"description": _REASONS.get(status, "Success")}
+        if schema is not None:
+            entry["content"] = {success_type: {"schema": schema}}
+        responses[status] = entry
+    for status in (*COMMON_ERRORS, *errors):
+        responses[status] = {
+            "description": _REASONS.get(status, "Error"),
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+    kwargs: dict[str, Any] = {
+        "status_code": next(iter(success)),
+        "responses": responses,
+        "response_model": None,
+    }
+    if body is not None:
+        kwargs["openapi_extra"] = {
+            "requestBody": {"required": body_required, "content": {body_type: {"schema": body}}}
+        }
+    return kwargs

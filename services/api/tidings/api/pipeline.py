@@ -1,0 +1,180 @@
+"""The checks every ``/v2`` request passes before its handler, in Zaqar's order (spec 1.2).
+
+1. Content-Type ``application/x-www-form-urlencoded`` on a request with a body -> 400;
+2. ``Accept`` must allow JSON -> else 406;
+3. ``Client-ID`` present and well formed -> else 400;
+4. identity (the auth seam; noauth reads the project headers) -> 400/401;
+5. on queue/topic routes: project length and name format -> 400.
+
+Routes get the result as a :class:`RequestContext` dependency. A known path with a wrong
+method runs the same checks before its 405 (:func:`method_not_allowed`).
+"""
+
+# No "from __future__ import annotations": FastAPI must evaluate the Path alias annotation
+# built inside target_dependency.
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Request, Response
+from starlette.routing import Match
+
+from tidings.api.auth import Authenticator, Identity
+from tidings.api.errors import HttpError, error_response, not_acceptable
+from tidings.api.kinds import KINDS_BY_PARAM, Kind
+from tidings.api.settings import ApiSettings
+from tidings.common.errors import InvalidRequest
+from tidings.common.rpc import StorageClient
+from tidings.common.validation import is_valid_queue_name, validate_client_id
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    identity: Identity
+    client_id: str
+    settings: ApiSettings
+    storage: StorageClient
+
+    @property
+    def project(self) -> str:
+        return self.identity.project
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A queue or topic addressed by a route, as storage knows it."""
+
+    ctx: RequestContext
+    kind: Kind
+    name: str
+
+    @property
+    def storage_project(self) -> str:
+        return self.kind.storage_project(self.ctx.project)
+
+    @property
+    def base_path(self) -> str:
+        return self.kind.base_path(self.name)
+
+
+def accepts_json(accept: str | None) -> bool:
+    """Whether an Accept header allows ``application/json`` (the most specific range wins)."""
+    if accept is None or accept == "" or accept == "*/*" or accept == "application/json":
+        return True
+    best_specificity = -1
+    best_quality = 0.0
+    for media_range in accept.split(","):
+        parts = media_range.split(";")
+        media = parts[0].strip().lower()
+        if media == "application/json":
+            specificity = 2
+        elif media == "application/*":
+            specificity = 1
+        elif media in ("*/*", "*"):
+            specificity = 0
+        else:
+            continue
+        quality = 1.0
+        for param in parts[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        if specificity > best_specificity:
+            best_specificity, best_quality = specificity, quality
+    return best_specificity >= 0 and best_quality > 0
+
+
+def check_content_headers(request: Request) -> None:
+    """Steps 5 and 6 of spec 1.2, which apply to every path including ``/``."""
+    headers = request.headers
+    if "content-length" in headers:
+        content_type = headers.get("content-type")
+        if content_type is not None and content_type.lower() == FORM_CONTENT_TYPE:
+            raise InvalidRequest(
+                "Endpoint does not accept `application/x-www-form-urlencoded` content; "
+                "currently supported media type is `application/json`; specify proper "
+                'client-side media type with the "Content-Type" header.',
+                title="Invalid Content-Type",
+            )
+    if not accepts_json(headers.get("accept")):
+        raise not_acceptable()
+
+
+def check_identification(kind: Kind, name: str, project: str) -> None:
+    if len(project) > kind.max_project_length or not is_valid_queue_name(name):
+        raise InvalidRequest(
+            f"The format of the submitted {kind.name} name or project id is not valid.",
+            title=f"Invalid {kind.name} identification",
+        )
+
+
+async def admit(
+    request: Request,
+    # Declared for the OpenAPI document only; the checks read request.headers themselves.
+    _client_id: Annotated[str | None, Header(alias="Client-ID")] = None,
+    _project: Annotated[str | None, Header(alias="X-Project-ID")] = None,
+) -> RequestContext:
+    """Run the checks of every ``/v2`` route and return who is asking."""
+    check_content_headers(request)
+    state = request.app.state
+    settings: ApiSettings = state.settings
+    client_id = validate_client_id(request.headers.get("client-id"), settings)
+    authenticator: Authenticator = state.authenticator
+    identity = await authenticator.identify(request)
+    for param, kind in KINDS_BY_PARAM.items():
+        name = request.path_params.get(param)
+        if name is not None:
+            check_identification(kind, name, identity.project)
+    return RequestContext(identity, client_id, settings, state.storage)
+
+
+Context = Annotated[RequestContext, Depends(admit)]
+
+
+def target_dependency(kind: Kind) -> Callable[..., Awaitable[Target]]:
+    """A dependency yielding the queue or topic named by the route's path parameter."""
+
+    async def target(ctx: Context, name: Annotated[str, Path(alias=kind.param)]) -> Target:
+        return Target(ctx, kind, name)
+
+    return target
+
+
+async def method_not_allowed(request: Request) -> Response:
+    """405 with the methods of every route of this path, after the usual checks passed."""
+    from tidings.api.errors import render_tidings_error
+    from tidings.common.errors import TidingsError
+
+    try:
+        if request.url.path != "/":
+            await admit(request)
+        else:
+            check_content_headers(request)
+    except TidingsError as exc:
+        return render_tidings_error(exc)
+    except HttpError as exc:
+        return error_response(exc.status, exc.title, exc.description, exc.headers, exc.link)
+    allowed = sorted(_allowed_methods(request))
+    return error_response(
+        405,
+        "405 Method Not Allowed",
+        "The method is not allowed for the requested URL.",
+        {"Allow": ", ".join(allowed)},
+    )
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    scope: dict[str, Any] = {"type": "http", "path": request.url.path, "method": "\x00"}
+    scope["root_path"] = request.scope.get("root_path", "")
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return methods

@@ -1,0 +1,1 @@
+"""One module per REST resource; each exposes an APIRouter (or a factory building one)."""
