@@ -17,6 +17,7 @@ from tidings.api.auth import build_authenticator
 from tidings.api.errors import install_error_handlers
 from tidings.api.kinds import QUEUES
 from tidings.api.observe import ObserveRequests
+from tidings.api.pipeline import route_methods
 from tidings.api.routes import claims, home, messages, ping, probes, queues, topics
 from tidings.api.settings import ApiSettings
 from tidings.common import metrics as common_metrics
@@ -68,6 +69,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(messages.build_router(QUEUES))
     app.include_router(claims.router)
     app.include_router(topics.router)
+    app.state.route_methods = route_methods(app.router.routes)
     return app
 
 

@@ -17,6 +17,7 @@ from tidings.common.logging import request_id_var
 
 REQUEST_ID_HEADER = b"x-openstack-request-id"
 UNMATCHED_ROUTE = "unmatched"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class ObserveRequests:
@@ -45,7 +46,7 @@ class ObserveRequests:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or UNMATCHED_ROUTE
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
             metrics.HTTP_REQUESTS.labels(method, template, str(status)).inc()
             metrics.HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - started)
             request_id_var.reset(token)

@@ -13,12 +13,12 @@ method runs the same checks before its 405 (:func:`method_not_allowed`).
 # No "from __future__ import annotations": FastAPI must evaluate the Path alias annotation
 # built inside target_dependency.
 
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request, Response
-from starlette.routing import Match
 
 from tidings.api.auth import Authenticator, Identity
 from tidings.api.errors import HttpError, error_response, not_acceptable
@@ -170,11 +170,22 @@ async def method_not_allowed(request: Request) -> Response:
 
 
 def _allowed_methods(request: Request) -> set[str]:
-    scope: dict[str, Any] = {"type": "http", "path": request.url.path, "method": "\x00"}
-    scope["root_path"] = request.scope.get("root_path", "")
+    path = request.url.path
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    for regex, route_methods in request.app.state.route_methods:
+        if regex.match(path):
+            methods.update(route_methods)
     return methods
+
+
+def route_methods(routes: Iterable[Any]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Every route's path pattern and methods, looking inside included routers (which this
+    FastAPI keeps as lazy wrappers). No router here uses a prefix, so patterns are final."""
+    found: list[tuple[re.Pattern[str], frozenset[str]]] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found.extend(route_methods(inner.routes))
+        elif getattr(route, "methods", None) and hasattr(route, "path_regex"):
+            found.append((route.path_regex, frozenset(route.methods)))
+    return found
