@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -70,7 +71,28 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(claims.router)
     app.include_router(topics.router)
     app.state.route_methods = route_methods(app.router.routes)
+    _without_validation_errors(app)
     return app
+
+
+def _without_validation_errors(app: FastAPI) -> None:
+    """Drop FastAPI's automatic 422 responses from the document: every input is declared as an
+    optional string and parsed by tidings.common.validation, so no route ever answers 422."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for methods in schema.get("paths", {}).values():
+                for operation in methods.values():
+                    operation.get("responses", {}).pop("422", None)
+            schemas = schema.get("components", {}).get("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 __all__ = ["create_app"]
