@@ -8,6 +8,7 @@ The REST api and the WebSocket service parse their input with these helpers; sto
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import uuid
@@ -654,3 +655,39 @@ def first_present(headers: Mapping[str, str], names: Iterable[str]) -> str | Non
         if value is not None:
             return value
     return None
+
+
+# ---------------------------------------------------------------- subscriptions (spec 2.9.2)
+
+MIN_SUBSCRIPTION_TTL = 60
+
+
+def validate_subscription_ttl(ttl: JsonValue, settings: CommonSettings) -> int:
+    """The ``ttl`` of a subscription; a falsy one means ``default_subscription_ttl``."""
+    if not ttl:
+        return settings.default_subscription_ttl
+    if not isinstance(ttl, int):
+        raise InvalidRequest("TTL must be an integer.")
+    if ttl < MIN_SUBSCRIPTION_TTL:
+        raise InvalidRequest(
+            f"The TTL for a subscription must be at least {MIN_SUBSCRIPTION_TTL} seconds long."
+        )
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    try:
+        now + datetime.timedelta(seconds=ttl)
+    except OverflowError:
+        raise InvalidRequest(
+            "The TTL seconds for a subscription plus current time must be less than "
+            f"{datetime.datetime.max}."
+        ) from None
+    return int(ttl)
+
+
+def validate_subscription_options(options: JsonValue) -> dict[str, JsonValue]:
+    """The ``options`` object of a subscription, with its ``_retry_policy`` checked."""
+    if not options:
+        return {}
+    if not isinstance(options, dict):
+        raise InvalidRequest("Options must be a dict.")
+    validate_retry_policy(options.get("_retry_policy"))
+    return options
