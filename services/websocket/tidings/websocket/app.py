@@ -1,0 +1,89 @@
+"""The websocket service: the Zaqar WebSocket API on any URL path, probes and metrics.
+
+Run with ``uvicorn --factory tidings.websocket.app:create_app --port 9000``. Idle and broken
+connections are found by uvicorn's WebSocket keepalive pings (``--ws-ping-interval``,
+``--ws-ping-timeout``; 20 s each by default): a client that does not answer is closed.
+Nothing connects at import time; the lifespan opens NATS in the background, so the service
+starts while NATS is down and answers 503s until it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response, WebSocket
+
+from tidings.common import metrics as common_metrics
+from tidings.common import schemas as s
+from tidings.common.errors import TidingsError
+from tidings.common.logging import configure_logging
+from tidings.common.nats_connection import NatsConnection
+from tidings.common.rpc import StorageClient
+from tidings.websocket.auth import build_authenticator
+from tidings.websocket.dispatch import Dispatcher
+from tidings.websocket.endpoint import serve_socket
+from tidings.websocket.fanout import Fanout
+from tidings.websocket.settings import WebsocketSettings
+
+log = logging.getLogger(__name__)
+
+READINESS_TIMEOUT = 1.0
+
+
+def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
+    config = settings or WebsocketSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging("websocket", config.log_format, config.log_level)
+        connection = NatsConnection(config.nats_url, "tidings-websocket")
+        storage = StorageClient(connection, config.rpc_timeout)
+        app.state.nats = connection
+        app.state.storage = storage
+        app.state.fanout = Fanout(connection)
+        app.state.dispatcher = Dispatcher(
+            config, storage, build_authenticator(config.auth_strategy)
+        )
+        connection.start()
+        log.info("websocket API on ws://%s:%s/", config.host, config.port)
+        try:
+            yield
+        finally:
+            await connection.close()
+
+    app = FastAPI(title="Tidings WebSocket API", lifespan=lifespan)
+    app.include_router(common_metrics.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(response: Response) -> dict[str, bool]:
+        nats = app.state.nats.client is not None
+        storage = False
+        if nats:
+            try:
+                ping = await asyncio.wait_for(
+                    app.state.storage.call("health.ping", s.Empty(), s.PingReply),
+                    READINESS_TIMEOUT,
+                )
+                storage = ping.reachable
+            except (TidingsError, TimeoutError):
+                storage = False
+        if not (nats and storage):
+            response.status_code = 503
+        return {"nats": nats, "storage": storage}
+
+    @app.websocket("/{path:path}")
+    async def socket(websocket: WebSocket, path: str) -> None:
+        # Any URL path is accepted, as in Zaqar.
+        await serve_socket(websocket, app.state.dispatcher, app.state.fanout, config)
+
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,132 @@
+"""Live pushes: one core-NATS subscription per queue per replica, fanned out to local sockets.
+
+Storage publishes a ``MessagesPostedEvent`` to JetStream after every committed post; a plain
+core-NATS subscription on the same subject receives it too. A replica subscribes only to the
+queues its own sockets listen to (interest follows connections) and drops the subscription
+when the last of them leaves. Delivery to a listener never waits: each socket has its own
+bounded buffer, so one slow socket cannot hold up the others.
+
+The outbox relay may publish an event twice (a retry after a lost ack); JetStream drops the
+copy from the stream but core subscribers see both, so recent event ids are remembered per
+queue and repeats are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from pydantic import ValidationError
+
+from tidings.common.errors import ServiceUnavailable
+from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent
+from tidings.common.nats_connection import NatsConnection
+from tidings.common.subjects import event_subject
+from tidings.websocket import metrics
+
+log = logging.getLogger(__name__)
+
+RECENT_EVENTS = 1024  # event ids remembered per queue for de-duplication
+SUBSCRIBE_TIMEOUT = 5  # seconds
+
+
+class Listener(Protocol):
+    def deliver(self, event: MessagesPostedEvent) -> None: ...
+
+
+QueueKey = tuple[str, str]  # (project, queue)
+
+
+@dataclass(eq=False)
+class _Interest:
+    subscription: Subscription | None = None
+    listeners: set[Listener] = field(default_factory=set)
+    recent: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def seen(self, event_id: str) -> bool:
+        if event_id in self.recent:
+            return True
+        self.recent[event_id] = None
+        if len(self.recent) > RECENT_EVENTS:
+            self.recent.popitem(last=False)
+        return False
+
+
+class Fanout:
+    def __init__(self, connection: NatsConnection) -> None:
+        self._connection = connection
+        self._interests: dict[QueueKey, _Interest] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def queues(self) -> int:
+        return len(self._interests)
+
+    async def add(self, project: str, queue: str, listener: Listener) -> None:
+        """Start delivering the queue's posted messages to ``listener``.
+
+        Returns once the NATS server knows of the interest, so every message committed after
+        this returns reaches the listener.
+        """
+        key = (project, queue)
+        async with self._lock:
+            interest = self._interests.get(key)
+            if interest is None:
+                interest = _Interest()
+                interest.subscription = await self._subscribe(key, interest)
+                self._interests[key] = interest
+                metrics.QUEUE_SUBSCRIPTIONS.set(len(self._interests))
+            interest.listeners.add(listener)
+
+    async def _subscribe(self, key: QueueKey, interest: _Interest) -> Subscription:
+        client = self._connection.client
+        if client is None:
+            raise ServiceUnavailable("The message broker is unavailable.")
+
+        async def on_event(msg: Msg) -> None:
+            self._dispatch(interest, msg)
+
+        subject = event_subject(key[0], key[1], MESSAGES_POSTED)
+        try:
+            subscription = await client.subscribe(subject, cb=on_event)
+            await client.flush(timeout=SUBSCRIBE_TIMEOUT)
+        except Exception as exc:  # nats-py raises timeouts and connection errors of its own
+            log.warning("subscribing to %s failed: %s", subject, exc)
+            raise ServiceUnavailable("The message broker is unavailable.") from None
+        return subscription
+
+    def _dispatch(self, interest: _Interest, msg: Msg) -> None:
+        try:
+            event = MessagesPostedEvent.model_validate_json(msg.data)
+        except ValidationError:
+            log.warning("malformed event on %s", msg.subject)
+            return
+        if interest.seen(event.event_id):
+            return
+        for listener in list(interest.listeners):
+            try:
+                listener.deliver(event)
+            except Exception:  # one listener's fault must not cost the others their pushes
+                log.exception("delivering to a socket failed")
+
+    async def remove(self, project: str, queue: str, listener: Listener) -> None:
+        key = (project, queue)
+        async with self._lock:
+            interest = self._interests.get(key)
+            if interest is None:
+                return
+            interest.listeners.discard(listener)
+            if interest.listeners:
+                return
+            del self._interests[key]
+            metrics.QUEUE_SUBSCRIPTIONS.set(len(self._interests))
+            if interest.subscription is not None:
+                try:
+                    await interest.subscription.unsubscribe()
+                except Exception as exc:  # the connection is gone: so is the interest
+                    log.debug("unsubscribe failed: %s", exc)

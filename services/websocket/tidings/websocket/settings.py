@@ -1,0 +1,29 @@
+"""Settings of the websocket service (``TIDINGS_*`` environment variables)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from tidings.common.settings import CommonSettings
+
+
+class WebsocketSettings(CommonSettings):
+    host: str = "127.0.0.1"
+    port: int = 9000  # Zaqar's default WebSocket port
+    auth_strategy: Literal["noauth"] = Field(
+        "noauth", description="noauth: the project is the frame's X-Project-ID header"
+    )
+    admin_mode: bool = Field(False, description="serve check_node_health (admin role only)")
+    send_buffer_frames: int = Field(
+        1000,
+        description="frames a socket may have waiting to be sent; a client that lets more pile "
+        "up is too slow and is closed with code 4008",
+    )
+    resume_live_buffer: int = Field(
+        10000,
+        description="live messages a subscription holds while a resume replays the backlog; "
+        "more closes the socket with code 4008",
+    )
+    close_timeout: float = Field(10.0, description="seconds a closing handshake may take")
