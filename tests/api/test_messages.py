@@ -259,7 +259,8 @@ class TestDelete:
         [
             (
                 {},
-                'The request should have either "ids" or "pop" parameter in the request, to be able to delete.',
+                'The request should have either "ids" or "pop" parameter in the request, to be '
+                "able to delete.",
             ),
             (
                 {"ids": "a", "pop": "1"},
