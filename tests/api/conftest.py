@@ -58,11 +58,8 @@ def wait_until_ready(url: str, timeout: float = 30.0) -> None:
 def admin_api_url(suite_nats_url: str, api_url: str) -> Iterator[str]:
     # api_url first: the suite (and its storage) must be up before this api can be ready.
     port = free_port()
-    env = {
-        **os.environ,
-        "TIDINGS_NATS_URL": suite_nats_url,
-        "TIDINGS_ADMIN_MODE": "true",
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
+    env.update({"TIDINGS_NATS_URL": suite_nats_url, "TIDINGS_ADMIN_MODE": "true"})
     process = subprocess.Popen(
         [
             sys.executable,
