@@ -1,7 +1,8 @@
 """A suite with two websocket replicas on its own NATS, and clients for it.
 
-Replica 0 runs with ``admin_mode`` (for ``check_node_health``); replica 1 with a small send
-buffer, so that a client that stops reading overflows it quickly (back-pressure tests).
+Replica 0 runs with ``admin_mode`` (for ``check_node_health``) and keepalive pings every
+second (uvicorn reads ``UVICORN_WS_PING_*``), so a dead peer is found fast; replica 1 with a
+small send buffer, so that a client that stops reading overflows it quickly.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from tests.websocket.client import CLIENT_ID, WsClient, new_project
 
 WEBSOCKET_APP = "tidings.websocket.app:create_app"
 SMALL_SEND_BUFFER = 20
+PING_INTERVAL = 1.0
+PING_TIMEOUT = 2.0
 
 
 class WsSuite:
@@ -27,6 +30,14 @@ class WsSuite:
 
     def ws_url(self, replica: int = 0, path: str = "/") -> str:
         return self.replicas[replica].url.replace("http://", "ws://") + path
+
+    def metric(self, replica: int, name: str) -> float:
+        """The value of an unlabelled metric of a replica's /metrics."""
+        text = httpx.get(self.replicas[replica].url + "/metrics", timeout=5).text
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError(f"{name} not in /metrics")
 
     @property
     def api_url(self) -> str:
@@ -39,7 +50,15 @@ def ws_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WsSuite]:
     nats = start_nats(root / "nats")
     suite = Suite(root, nats.url)
     replicas = [
-        suite.add("websocket-0", WEBSOCKET_APP, env={"TIDINGS_ADMIN_MODE": "true"}),
+        suite.add(
+            "websocket-0",
+            WEBSOCKET_APP,
+            env={
+                "TIDINGS_ADMIN_MODE": "true",
+                "UVICORN_WS_PING_INTERVAL": str(PING_INTERVAL),
+                "UVICORN_WS_PING_TIMEOUT": str(PING_TIMEOUT),
+            },
+        ),
         suite.add(
             "websocket-1",
             WEBSOCKET_APP,
