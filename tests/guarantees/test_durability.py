@@ -1,0 +1,40 @@
+"""Guarantee 1: a message acknowledged with 201 is never lost, even when a storage replica is
+SIGKILLed under load (PostgreSQL, two storage replicas, the killed one restarted)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.fixtures.suite import SuiteFactory
+from tests.guarantees.load import list_all_ids, post_load
+
+pytestmark = pytest.mark.slow
+
+
+async def test_acknowledged_posts_survive_a_storage_kill(suite_factory: SuiteFactory) -> None:
+    suite = suite_factory(
+        database="postgresql", storage_replicas=2, env={"TIDINGS_RPC_TIMEOUT": "3"}
+    )
+    project, queue = "durable", "orders"
+    load = asyncio.create_task(post_load(suite.api_url, project, queue, clients=8, duration=6.0))
+
+    await asyncio.sleep(1.5)
+    victim = suite.storage[0]
+    victim.kill()
+    killed_at = time.monotonic()
+    await asyncio.sleep(1.0)  # the survivor alone carries the load for a while
+    await victim.restart_async()
+    result = await load
+
+    assert result.outcomes["201"] > 50, result.outcomes
+    assert any(at > killed_at for at in result.acked_at), "no post succeeded after the kill"
+    unexpected = set(result.outcomes) - {"201", "503"}
+    assert not unexpected, result.outcomes  # the api answers, never hangs up or 500s
+
+    stored = await list_all_ids(suite.api_url, project, queue)
+    missing = set(result.acked) - set(stored)
+    assert not missing, f"{len(missing)} acknowledged messages lost"
+    assert len(stored) == len(set(stored)), "a message is listed twice"
