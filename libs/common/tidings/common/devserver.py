@@ -191,7 +191,7 @@ def plan_replicas(options: Options, nats_url: str) -> list[Replica]:
             child = ChildProcess(
                 name,
                 uvicorn_argv(spec.app, port),
-                env=env,
+                env={**env, "TIDINGS_PORT": str(port)},  # what the service reports as its port
                 log_path=options.data_dir / "logs" / f"{name}.log",
                 probe=http_probe(f"http://{HOST}:{port}{spec.probe}"),
                 echo=not options.quiet,
