@@ -1,5 +1,6 @@
 """Guarantee 1: a message acknowledged with 201 is never lost, even when a storage replica is
-SIGKILLed under load (PostgreSQL, two storage replicas, the killed one restarted)."""
+SIGKILLed under load (PostgreSQL, two storage replicas, the killed one restarted) or NATS is
+killed and restarted under load."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 
 import pytest
 
+from tests.fixtures.nats import NatsFactory
 from tests.fixtures.suite import SuiteFactory
 from tests.guarantees.load import list_all_ids, post_load
 
@@ -38,3 +40,27 @@ async def test_acknowledged_posts_survive_a_storage_kill(suite_factory: SuiteFac
     missing = set(result.acked) - set(stored)
     assert not missing, f"{len(missing)} acknowledged messages lost"
     assert len(stored) == len(set(stored)), "a message is listed twice"
+
+
+async def test_acknowledged_posts_survive_a_nats_restart(
+    suite_factory: SuiteFactory, nats_factory: NatsFactory
+) -> None:
+    nats = nats_factory()
+    suite = suite_factory(nats_url=nats.url, env={"TIDINGS_RPC_TIMEOUT": "3"})
+    project, queue = "durable-nats", "orders"
+    load = asyncio.create_task(post_load(suite.api_url, project, queue, clients=8, duration=6.0))
+
+    await asyncio.sleep(1.5)
+    nats.kill()  # replies in flight are lost; what was committed must stay
+    killed_at = time.monotonic()
+    await asyncio.sleep(1.0)
+    nats.start()
+    result = await load
+
+    assert any(at > killed_at + 1.0 for at in result.acked_at), (
+        f"no post succeeded after NATS came back: {result.outcomes}"
+    )
+    assert not set(result.outcomes) - {"201", "503"}, result.outcomes
+    stored = await list_all_ids(suite.api_url, project, queue)
+    missing = set(result.acked) - set(stored)
+    assert not missing, f"{len(missing)} acknowledged messages lost"

@@ -111,6 +111,7 @@ class ChildProcess:
         return self._process.poll() if self._process is not None else None
 
     def start(self) -> None:
+        """Spawn the child; call from a thread that outlives it (see ``_die_with_parent``)."""
         if self.running:
             raise RuntimeError(f"{self.name} is already running (pid {self.pid})")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

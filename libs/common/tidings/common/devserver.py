@@ -223,9 +223,10 @@ class Launcher:
         try:
             self._start_all()
         except (ChildFailed, StartError) as exc:
-            print(f"tidings-run: {exc}", file=sys.stderr)
+            if not self._stopping:  # a Ctrl-C while starting is no failure
+                print(f"tidings-run: {exc}", file=sys.stderr)
             self.stop_all()
-            return 1
+            return 0 if self._stopping else 1
         if self._stopping:
             self.stop_all()
             return 0
