@@ -91,3 +91,16 @@ async def list_all_ids(url: str, project: str, queue: str, max_pages: int = 2000
             ids += [message["id"] for message in page["messages"]]
             path = page["links"][0]["href"]
     raise AssertionError(f"more than {max_pages} pages in {queue}")
+
+
+async def assert_acknowledged_stored(
+    url: str, project: str, queue: str, load: PostLoad
+) -> set[str]:
+    """The load got only 201s and 503s (never a 500 or a dropped connection), and every
+    acknowledged message is stored, listed exactly once. Returns the stored ids."""
+    assert not set(load.outcomes) - {"201", "503"}, load.outcomes
+    stored = await list_all_ids(url, project, queue)
+    missing = set(load.acked) - set(stored)
+    assert not missing, f"{len(missing)} acknowledged messages lost"
+    assert len(stored) == len(set(stored)), "a message is listed twice"
+    return set(stored)

@@ -17,7 +17,7 @@ import pytest
 from nats.js.api import DeliverPolicy
 
 from tests.fixtures.suite import SuiteFactory
-from tests.guarantees.load import list_all_ids, post_load
+from tests.guarantees.load import assert_acknowledged_stored, post_load
 from tidings.common.events import MessagesPostedEvent
 from tidings.common.subjects import EVENTS_STREAM, queue_events_filter
 
@@ -68,8 +68,7 @@ async def test_each_committed_post_yields_its_event_once(suite_factory: SuiteFac
     result = await load
     assert result.outcomes["201"] > 50, result.outcomes
 
-    stored = set(await list_all_ids(suite.api_url, project, queue))
-    assert set(result.acked) <= stored
+    stored = await assert_acknowledged_stored(suite.api_url, project, queue, result)
 
     deadline = time.monotonic() + SETTLE
     while True:

@@ -17,7 +17,7 @@ import pytest
 
 from tests.fixtures.postgres import PostgresServer, start_postgres
 from tests.fixtures.suite import SuiteFactory
-from tests.guarantees.load import list_all_ids, new_client, post_load
+from tests.guarantees.load import assert_acknowledged_stored, new_client, post_load
 
 pytestmark = pytest.mark.slow
 
@@ -65,9 +65,6 @@ async def test_postgresql_crash_under_load(
     assert any(at > up_at for at in result.acked_at), (
         f"no post succeeded after PostgreSQL came back: {result.outcomes}"
     )
-    assert not set(result.outcomes) - {"201", "503"}, result.outcomes
-    stored = await list_all_ids(suite.api_url, project, queue)
-    missing = set(result.acked) - set(stored)
-    assert not missing, f"{len(missing)} acknowledged messages lost"
+    await assert_acknowledged_stored(suite.api_url, project, queue, result)
     assert down_at < up_at
     assert [service.pid for service in suite.services] == pids
