@@ -32,6 +32,13 @@ from tidings.common.validation import (
 )
 
 Param = Annotated[str | None, Query()]
+# python-zaqarclient sends a list as a repeated parameter (?ids=a&ids=b), which Zaqar (Falcon)
+# reads as one list, as it reads the comma form ?ids=a,b; both spellings may be mixed.
+ListParam = Annotated[list[str] | None, Query()]
+
+
+def joined(values: list[str] | None) -> str | None:
+    return ",".join(values) if values else None
 
 
 def build_router(kind: Kind) -> APIRouter:
@@ -89,7 +96,7 @@ def build_router(kind: Kind) -> APIRouter:
     )
     async def list_messages(
         target: TargetDep,
-        ids: Param = None,
+        ids: ListParam = None,
         marker: Param = None,
         limit: Param = None,
         echo: Param = None,
@@ -97,7 +104,7 @@ def build_router(kind: Kind) -> APIRouter:
         include_delayed: Param = None,
     ) -> Response:
         settings = target.ctx.settings
-        wanted = parse_list_param(ids)
+        wanted = parse_list_param(joined(ids))
         if wanted is not None:
             validate_ids(wanted, settings)
             found = await target.ctx.storage.call(
@@ -163,14 +170,14 @@ def build_router(kind: Kind) -> APIRouter:
     )
     async def delete_many(
         target: TargetDep,
-        ids: Param = None,
+        ids: ListParam = None,
         pop: Param = None,
-        claim_ids: Param = None,
+        claim_ids: ListParam = None,
     ) -> Response:
         settings = target.ctx.settings
-        wanted = parse_list_param(ids)
+        wanted = parse_list_param(joined(ids))
         count = parse_int_param("pop", pop)
-        claims = parse_list_param(claim_ids)
+        claims = parse_list_param(joined(claim_ids))
         validate_message_deletion(wanted, count, claims, settings)
         if count is not None:
             popped = await target.ctx.storage.call(
