@@ -168,7 +168,6 @@ def uvicorn_argv(app: str, port: int) -> list[str]:
 @dataclass
 class Replica:
     spec: ServiceSpec
-    index: int
     port: int
     child: ChildProcess
 
@@ -196,7 +195,7 @@ def plan_replicas(options: Options, nats_url: str) -> list[Replica]:
                 probe=http_probe(f"http://{HOST}:{port}{spec.probe}"),
                 echo=not options.quiet,
             )
-            replicas.append(Replica(spec, index, port, child))
+            replicas.append(Replica(spec, port, child))
     return replicas
 
 
