@@ -29,7 +29,9 @@ from tidings.bench.workloads import (
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tidings-bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=os.environ.get("TIDINGS_BENCH_URL", "http://127.0.0.1:8888"))
+    parser.add_argument(
+        "--url", default=os.environ.get("TIDINGS_BENCH_URL", "http://127.0.0.1:8888")
+    )
     parser.add_argument("--database-url", default=os.environ.get("TIDINGS_DATABASE_URL", ""))
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")

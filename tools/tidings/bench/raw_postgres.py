@@ -52,8 +52,9 @@ async def measure(
                 rows = []
                 for _ in range(batch):
                     seq += 1
-                    rows.append((uuid.uuid4().hex, "bench", f"q{index}", seq, body, 3600, now,
-                                 now + 3600))
+                    rows.append(
+                        (uuid.uuid4().hex, "bench", f"q{index}", seq, body, 3600, now, now + 3600)
+                    )
                 async with conn.cursor() as cur:
                     await cur.executemany(
                         f"INSERT INTO {TABLE} VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows

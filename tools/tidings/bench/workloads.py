@@ -106,9 +106,11 @@ def list_step(target: Target, limit: int) -> Callable[[int], Step]:
             page = json.loads(response.body)
             messages = page["messages"]
             # Page through the queue, then start again from its head.
-            marker[0] = page["links"][0]["href"].rsplit("marker=", 1)[1].split("&")[0] if (
-                messages
-            ) else None
+            marker[0] = (
+                page["links"][0]["href"].rsplit("marker=", 1)[1].split("&")[0]
+                if (messages)
+                else None
+            )
             return 1, len(messages)
 
         return step

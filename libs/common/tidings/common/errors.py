@@ -105,8 +105,10 @@ class ServiceUnavailable(TidingsError):
     default_title = "Service temporarily unavailable"
 
     def __init__(self, reason: str = "Storage is unavailable.", *, title: str | None = None):
-        text = reason if reason.endswith("Please try again in a few seconds.") else (
-            f"{reason} Please try again in a few seconds."
+        text = (
+            reason
+            if reason.endswith("Please try again in a few seconds.")
+            else (f"{reason} Please try again in a few seconds.")
         )
         super().__init__(text, title=title)
 
