@@ -52,8 +52,8 @@ async def test_each_post_writes_one_event(
     assert await driver.outbox_pending(100, clock() - 5) == []
     clock.advance(6)
     assert len(await driver.outbox_pending(100, clock() - 5)) == 2
-    await driver.outbox_mark_published([pending[0].id])
-    assert [row.id for row in await driver.outbox_pending(100, None)] == [pending[1].id]
+    await driver.outbox_delete([pending[0].event_id])
+    assert await driver.outbox_pending(100, None) == [pending[1]]
 
 
 async def test_messages_and_event_commit_together(
@@ -71,25 +71,23 @@ async def test_messages_and_event_commit_together(
 async def test_sweeper_removes_expired_rows_in_bounded_batches(
     make_driver: DriverFactory, fresh_database: str, project: str, clock: ManualClock
 ) -> None:
-    driver = await make_driver(url=fresh_database, outbox_retention=600)
+    driver = await make_driver(url=fresh_database)
     await post(driver, project, "q", list(range(7)), ttl=60)
     keep = await post(driver, project, "keep", [1], ttl=7200)
     for _ in range(3):
         await claim(driver, project, "q", ttl=60, limit=1)
-    published = [row.id for row in await driver.outbox_pending(100, None)]
-    await driver.outbox_mark_published(published[:1])
-    clock.advance(3600)  # messages, claims and the published event are all due
+    clock.advance(3600)  # messages and claims are all due
     sweeps = []
     for _ in range(10):
         removed = await driver.sweep_expired(3)
         sweeps.append(removed)
         if removed == 0:
             break
-    assert sweeps[0] == 3 + 3 + 1  # at most one batch of each kind per call
-    assert sum(sweeps) == 7 + 3 + 1 and sweeps[-1] == 0
+    assert sweeps[0] == 3 + 3  # at most one batch of each kind per call
+    assert sum(sweeps) == 7 + 3 and sweeps[-1] == 0
     assert await count(driver, messages) == 1
     assert await count(driver, claims) == 0
-    assert await count(driver, outbox) == 1  # the unpublished event is never swept
+    assert await count(driver, outbox) == 2  # unpublished events are never swept
     reply = await driver.message_get(
         s.MessageGetRequest(project=project, queue="keep", message_id=keep[0])
     )

@@ -66,7 +66,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
             await server.drain()
             await relay.stop()
             try:
-                await asyncio.wait_for(relay.publish_pending(), 5)
+                await asyncio.wait_for(relay.flush(), 5)
             except Exception:
                 log.warning("outbox not flushed at shutdown; another pass will publish it")
             await connection.close()

@@ -1,10 +1,15 @@
 """The outbox relay: publishes committed events to JetStream, at least once, de-duplicated.
 
-Posts write their event into the ``outbox`` table in the same transaction as the messages. The
-relay publishes each row with ``Nats-Msg-Id`` = the event id, waits for the JetStream ack and
-only then marks the row published. A crash between commit and publish (or between publish and
-mark) leaves the row unpublished; the periodic pass publishes it again, and JetStream's
+Posts write their events into the ``outbox`` table in the same transaction as the messages and
+hand the same events to this relay once committed. The relay publishes them with
+``Nats-Msg-Id`` = the event id, waits for the JetStream acks and then deletes the rows. A crash
+between commit and publish (or between publish and delete) leaves rows behind; the periodic
+straggler pass of any replica publishes rows older than ``retry_after`` again, and JetStream's
 duplicate window drops the copy if the first publish had landed.
+
+Events go out concurrently but are written to the connection in commit order, so one queue's
+events reach the stream in order; only a publish that fails and is retried later can land
+after a younger event of its queue.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from nats.aio.client import Client as NATS
 from nats.js.api import StorageType, StreamConfig
@@ -20,7 +26,8 @@ from nats.js.errors import BadRequestError, NotFoundError
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.subjects import EVENTS_PREFIX, EVENTS_STREAM
 from tidings.storage import metrics
-from tidings.storage.drivers.maintenance import MaintenanceOps, OutboxRow
+from tidings.storage.drivers.maintenance import MaintenanceOps
+from tidings.storage.drivers.messages import OutboxEvent
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +63,20 @@ class OutboxRelay:
         self._driver = driver
         self._connection = connection
         self._retry_after = retry_after
+        self._fresh: list[OutboxEvent] = []  # committed here, not yet published
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._next_straggler_pass = 0.0  # the first pass runs at once
 
-    def notify(self) -> None:
-        """Called after a commit that wrote events: publish them now."""
+    def notify(self, events: Sequence[OutboxEvent] = ()) -> None:
+        """Called after a commit with the events it wrote (or none): publish now."""
+        self._fresh.extend(events)
         self._wakeup.set()
 
     def start(self) -> None:
-        # The first pass runs at once: rows a crashed predecessor committed but never
-        # published go out as soon as this replica is up.
+        # The first straggler pass runs at once: rows a crashed predecessor committed but
+        # never published go out as soon as this replica is up.
+        self._next_straggler_pass = 0.0
         self._wakeup.set()
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
@@ -76,63 +87,74 @@ class OutboxRelay:
                 await self._task
             self._task = None
 
+    async def flush(self) -> None:
+        """Publish everything this replica committed and everything left in the table."""
+        await self._publish_fresh()
+        await self.publish_pending()
+
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            notified = False
+            wait = max(0.0, self._next_straggler_pass - loop.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._retry_after)
-                notified = True
+                await asyncio.wait_for(self._wakeup.wait(), wait)
             self._wakeup.clear()
             try:
-                # A notification means fresh rows of this replica; the timer pass picks up
-                # rows nobody published in time (a crashed replica's, or failed publishes).
-                cutoff = None if notified else self._driver.clock() - self._retry_after
-                await self.publish_pending(cutoff)
+                await self._publish_fresh()
+                # Timed, not only when idle: under steady load a crashed replica's rows must
+                # still go out within about ``retry_after``.
+                if loop.time() >= self._next_straggler_pass:
+                    self._next_straggler_pass = loop.time() + self._retry_after
+                    await self.publish_pending(self._driver.clock() - self._retry_after)
             except Exception:  # the relay must outlive any outage; the rows wait in the table
                 log.exception("outbox relay pass failed")
 
+    async def _publish_fresh(self) -> None:
+        # Events whose publish fails stay in the table for the straggler pass; keeping them
+        # in memory too would only publish them twice.
+        while self._fresh:
+            events, self._fresh = self._fresh[:BATCH], self._fresh[BATCH:]
+            await self._publish_and_forget(events)
+
     async def publish_pending(self, created_before: float | None = None) -> int:
-        """Publish unpublished rows in batches until none is left; return how many went."""
+        """Publish rows from the table in batches until none is left; return how many went."""
         published = 0
         while True:
-            client = self._connection.client
-            if client is None:
+            if self._connection.client is None:
                 return published
             rows = await self._driver.outbox_pending(BATCH, created_before)
             if not rows:
                 return published
-            done = await self._publish(client, rows)
-            await self._driver.outbox_mark_published(done)
-            published += len(done)
-            metrics.OUTBOX_PUBLISHED.inc(len(done))
-            if len(done) < len(rows) or len(rows) < BATCH:
+            done = await self._publish_and_forget(rows)
+            published += done
+            if done < len(rows) or len(rows) < BATCH:
                 return published
 
-    async def _publish(self, client: NATS, rows: list[OutboxRow]) -> list[int]:
-        """Publish subjects in parallel, each subject's rows in order; return the acked ids.
+    async def _publish_and_forget(self, events: list[OutboxEvent]) -> int:
+        client = self._connection.client
+        if client is None:
+            return 0
+        acked = await self._publish(client, events)
+        await self._driver.outbox_delete(acked)
+        metrics.OUTBOX_PUBLISHED.inc(len(acked))
+        return len(acked)
 
-        A failure stops that subject's run, so a queue's events never overtake each other.
-        """
+    async def _publish(self, client: NATS, events: list[OutboxEvent]) -> list[str]:
+        """Publish all events at once (written in order, acked in any order); return the acked."""
         js = client.jetstream()
-        by_subject: dict[str, list[OutboxRow]] = {}
-        for row in rows:
-            by_subject.setdefault(row.subject, []).append(row)
 
-        async def in_order(run: list[OutboxRow]) -> list[int]:
-            acked: list[int] = []
-            for row in run:
-                try:
-                    await js.publish(
-                        row.subject,
-                        row.payload.encode(),
-                        timeout=PUBLISH_TIMEOUT,
-                        headers={"Nats-Msg-Id": row.event_id},
-                    )
-                except Exception as exc:  # stays unpublished; the next pass retries it
-                    log.warning("publishing event %s failed: %s", row.event_id, exc)
-                    break
-                acked.append(row.id)
-            return acked
+        async def publish(event: OutboxEvent) -> str | None:
+            try:
+                await js.publish(
+                    event.subject,
+                    event.payload.encode(),
+                    timeout=PUBLISH_TIMEOUT,
+                    headers={"Nats-Msg-Id": event.event_id},
+                )
+            except Exception as exc:  # stays in the table; the straggler pass retries it
+                log.warning("publishing event %s failed: %s", event.event_id, exc)
+                return None
+            return event.event_id
 
-        runs = await asyncio.gather(*(in_order(run) for run in by_subject.values()))
-        return [row_id for run in runs for row_id in run]
+        outcomes = await asyncio.gather(*(publish(event) for event in events))
+        return [event_id for event_id in outcomes if event_id is not None]

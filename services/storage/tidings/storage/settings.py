@@ -23,9 +23,6 @@ class StorageSettings(CommonSettings):
     outbox_retry_after: float = Field(
         5.0, description="seconds after which an unpublished outbox row is republished"
     )
-    outbox_retention: float = Field(
-        600.0, description="seconds a published outbox row is kept before the sweeper drops it"
-    )
     group_commit_max_batch: int = 256
     # Zaqar's [transport] message_encryption_key default; operators must override it.
     message_encryption_key: str = "AES256"

@@ -25,38 +25,13 @@ class ClaimOps(SqlBase):
             queue = await self._queue(conn, req.project, req.queue)
             if queue is None:
                 return s.ClaimCreateReply(claim_id=None, messages=[])
-            query = sa.select(messages.c.id, messages.c.claim_count).where(
-                messages.c.queue_id == queue.id, messages.c.expires > now, unclaimed(now)
-            )
-            if queue.delayed:
-                query = query.where(messages.c.visible_at <= now)
-            # SKIP LOCKED (PostgreSQL) lets concurrent claimers, also on other replicas, take
-            # disjoint rows; SQLite serialises writers with BEGIN IMMEDIATE instead.
-            rows = (
-                await conn.execute(
-                    query.order_by(messages.c.seq)
-                    .limit(req.limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            dead_letter = queue.dead_letter_queue
-            max_claims = queue.max_claim_count
-            to_move = [
-                r.id
-                for r in rows
-                if dead_letter is not None
-                and max_claims is not None
-                and r.claim_count >= max_claims
-            ]
-            to_claim = [r.id for r in rows if r.id not in set(to_move)]
-            if to_move and dead_letter is not None:
-                await self._move_to_dead_letter_queue(
-                    conn, req.project, dead_letter, to_move, queue, now
-                )
-            if not to_claim:
+            if queue.dead_letter_queue is None:
+                held = await self._claim_free(conn, queue, req, now)
+            else:
+                held = await self._claim_or_dead_letter(conn, queue, req, now)
+            if not held:
                 return s.ClaimCreateReply(claim_id=None, messages=[])
-            claim_id = uuid.uuid4().hex
-            expires = now + req.ttl
+            claim_id = held[0].claim_id
             await conn.execute(
                 claims.insert().values(
                     id=claim_id,
@@ -64,47 +39,80 @@ class ClaimOps(SqlBase):
                     ttl=req.ttl,
                     grace=req.grace,
                     updated=now,
-                    expires=expires,
+                    expires=now + req.ttl,
                 )
             )
-            # The claim counter only matters (and only counts) on dead-letter queues (3.2).
-            count = messages.c.claim_count + 1 if dead_letter is not None else sa.literal(0)
-            await self._hold(
-                conn,
-                messages.c.id.in_(to_claim),
-                claim_id,
-                req.ttl,
-                req.grace,
-                expires,
-                extra={"claim_count": count},
-            )
-            held = await self._held_messages(conn, claim_id, now)
         metrics.MESSAGES_CLAIMED.inc(len(held))
         return s.ClaimCreateReply(claim_id=claim_id, messages=held)
 
-    async def _hold(
-        self,
-        conn: AsyncConnection,
-        which: sa.ColumnElement[bool],
-        claim_id: str,
-        ttl: int,
-        grace: int,
-        claim_expires: float,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        """Point messages at the claim and keep them alive until the claim ends + grace."""
-        dies_first = messages.c.expires < claim_expires
+    def _claimable(self, queue: QueueInfo, now: float, limit: int) -> sa.Select[Any]:
+        """The oldest free messages, locked; SKIP LOCKED (PostgreSQL) lets concurrent claimers,
+        also on other replicas, take disjoint rows; SQLite serialises writers with BEGIN
+        IMMEDIATE instead."""
+        query = sa.select(messages.c.id, messages.c.claim_count).where(
+            messages.c.queue_id == queue.id, messages.c.expires > now, unclaimed(now)
+        )
+        if queue.delayed:
+            query = query.where(messages.c.visible_at <= now)
+        return query.order_by(messages.c.seq).limit(limit).with_for_update(skip_locked=True)
+
+    async def _claim_free(
+        self, conn: AsyncConnection, queue: QueueInfo, req: s.ClaimCreateRequest, now: float
+    ) -> list[s.Message]:
+        """Pick and hold in one statement: the common case costs one round trip."""
+        claim_id = uuid.uuid4().hex
+        picked = self._claimable(queue, now, req.limit).with_only_columns(messages.c.id)
+        rows = (
+            await conn.execute(
+                messages.update()
+                .where(messages.c.id.in_(picked.scalar_subquery()))
+                .values(self._hold_values(claim_id, req.ttl, req.grace, now + req.ttl))
+                .returning(*messages.c)
+            )
+        ).all()
+        return [self._message(row, now) for row in sorted(rows, key=lambda r: r.seq)]
+
+    async def _claim_or_dead_letter(
+        self, conn: AsyncConnection, queue: QueueInfo, req: s.ClaimCreateRequest, now: float
+    ) -> list[s.Message]:
+        """On a dead-letter queue: move what used up its claims, hold the rest."""
+        rows = (await conn.execute(self._claimable(queue, now, req.limit))).all()
+        dead_letter = queue.dead_letter_queue
+        max_claims = queue.max_claim_count
+        assert dead_letter is not None and max_claims is not None
+        to_move = [r.id for r in rows if r.claim_count >= max_claims]
+        moving = set(to_move)
+        to_claim = [r.id for r in rows if r.id not in moving]
+        if to_move:
+            await self._move_to_dead_letter_queue(
+                conn, req.project, dead_letter, to_move, queue, now
+            )
+        if not to_claim:
+            return []
+        claim_id = uuid.uuid4().hex
+        # The claim counter only matters (and only counts) on dead-letter queues (3.2).
         await conn.execute(
             messages.update()
-            .where(which)
+            .where(messages.c.id.in_(to_claim))
             .values(
-                claim_id=claim_id,
-                claim_expires=claim_expires,
-                expires=sa.case((dies_first, claim_expires + grace), else_=messages.c.expires),
-                ttl=sa.case((dies_first, ttl + grace), else_=messages.c.ttl),
-                **(extra or {}),
+                {
+                    **self._hold_values(claim_id, req.ttl, req.grace, now + req.ttl),
+                    "claim_count": messages.c.claim_count + 1,
+                }
             )
         )
+        return await self._held_messages(conn, claim_id, now)
+
+    @staticmethod
+    def _hold_values(claim_id: str, ttl: int, grace: int, claim_expires: float) -> dict[str, Any]:
+        """Point messages at the claim and keep them alive until the claim ends + grace."""
+        dies_first = messages.c.expires < claim_expires
+        return {
+            "claim_id": claim_id,
+            "claim_expires": claim_expires,
+            "expires": sa.case((dies_first, claim_expires + grace), else_=messages.c.expires),
+            "ttl": sa.case((dies_first, ttl + grace), else_=messages.c.ttl),
+        }
 
     async def _held_messages(
         self, conn: AsyncConnection, claim_id: str, now: float
@@ -201,8 +209,11 @@ class ClaimOps(SqlBase):
                 .values(ttl=req.ttl, grace=req.grace, updated=now, expires=expires)
             )
             # Only live messages: renewing must not resurrect one that already expired.
-            held = sa.and_(messages.c.claim_id == claim.id, messages.c.expires > now)
-            await self._hold(conn, held, claim.id, req.ttl, req.grace, expires)
+            await conn.execute(
+                messages.update()
+                .where(messages.c.claim_id == claim.id, messages.c.expires > now)
+                .values(self._hold_values(claim.id, req.ttl, req.grace, expires))
+            )
         return s.Empty()
 
     async def claim_release(self, req: s.ClaimRequest) -> s.Empty:

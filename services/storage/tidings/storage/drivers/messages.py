@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,10 +31,20 @@ def unclaimed(now: float) -> sa.ColumnElement[bool]:
     return sa.or_(messages.c.claim_id.is_(None), messages.c.claim_expires <= now)
 
 
+@dataclass(frozen=True)
+class OutboxEvent:
+    """An event row as the relay needs it: written in the post's transaction, keyed by id."""
+
+    event_id: str
+    subject: str
+    payload: str
+
+
 class MessageOps(SqlBase):
     _post_committer: GroupCommitter[s.MessagePostRequest, s.MessagePostReply]
-    # Called after a commit that wrote outbox rows, so the relay publishes without waiting.
-    on_outbox_written: Callable[[], None] | None = None
+    # Called after a commit that wrote outbox rows with those rows, so the relay publishes
+    # them at once without reading them back.
+    on_outbox_written: Callable[[list[OutboxEvent]], None] | None = None
 
     def _make_post_committer(self, workers: int) -> None:
         self._post_committer = GroupCommitter(
@@ -49,53 +60,103 @@ class MessageOps(SqlBase):
     async def _post_batch(
         self, requests: Sequence[s.MessagePostRequest]
     ) -> list[s.MessagePostReply | TidingsError]:
-        outcomes: list[s.MessagePostReply | TidingsError | None] = [None] * len(requests)
-        # Lock queue rows in one global order (a stable sort keeps each queue's request
-        # order), so concurrent batches touching the same queues cannot deadlock.
-        order = sorted(range(len(requests)), key=lambda i: (requests[i].project, requests[i].queue))
-        async with self._write("message.post") as conn:
-            for index in order:
-                try:
-                    outcomes[index] = await self._post(conn, requests[index])
-                except TidingsError as exc:  # raised before this request wrote anything
-                    outcomes[index] = exc
-        done = [outcome for outcome in outcomes if outcome is not None]
-        posted = sum(len(o.ids) for o in done if isinstance(o, s.MessagePostReply))
-        metrics.MESSAGES_POSTED.inc(posted)
-        if posted and self.on_outbox_written is not None:
-            self.on_outbox_written()
-        return done
+        """Every post of a batch in one transaction, with a fixed number of statements.
 
-    async def _post(self, conn: AsyncConnection, req: s.MessagePostRequest) -> s.MessagePostReply:
-        count = len(req.messages)
+        One sequence bump per queue, then one insert of all messages and one of all events,
+        whatever the number of requests: the statement count, not the row count, is what
+        costs here.
+        """
+        outcomes: list[s.MessagePostReply | TidingsError | None] = [None] * len(requests)
+        by_queue: dict[tuple[str, str], list[int]] = {}
+        for index, req in enumerate(requests):
+            by_queue.setdefault((req.project, req.queue), []).append(index)
+        message_rows: list[dict[str, Any]] = []
+        events: list[OutboxEvent] = []
+        async with self._write("message.post") as conn:
+            # Lock queue rows in one global order, so concurrent batches cannot deadlock.
+            for project, name in sorted(by_queue):
+                batch = [requests[i] for i in by_queue[(project, name)]]
+                results = await self._post_to_queue(conn, project, name, batch, message_rows)
+                for index, (result, event) in zip(by_queue[(project, name)], results, strict=True):
+                    outcomes[index] = result
+                    if event is not None:
+                        events.append(event)
+            if message_rows:
+                await conn.execute(messages.insert(), message_rows)
+            if events:
+                await conn.execute(
+                    outbox.insert(),
+                    [
+                        {
+                            "event_id": e.event_id,
+                            "subject": e.subject,
+                            "payload": e.payload,
+                            "created": self.clock(),
+                        }
+                        for e in events
+                    ],
+                )
+        metrics.MESSAGES_POSTED.inc(len(message_rows))
+        if events and self.on_outbox_written is not None:
+            self.on_outbox_written(events)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _post_to_queue(
+        self,
+        conn: AsyncConnection,
+        project: str,
+        name: str,
+        batch: list[s.MessagePostRequest],
+        message_rows: list[dict[str, Any]],
+    ) -> list[tuple[s.MessagePostReply | TidingsError, OutboxEvent | None]]:
+        """Number the messages of one queue's posts and add their rows to ``message_rows``."""
+        total = sum(len(req.messages) for req in batch)
         # Bumping last_seq takes the queue row lock until commit, so posts to one queue commit
         # in sequence order and a reader paging by marker can never skip a later-visible one.
         bump = (
             queues.update()
-            .where(queues.c.project == req.project, queues.c.name == req.queue)
-            .values(last_seq=queues.c.last_seq + count)
+            .where(queues.c.project == project, queues.c.name == name)
+            .values(last_seq=queues.c.last_seq + total)
             .returning(
                 queues.c.id, queues.c.name, queues.c.metadata, queues.c.created, queues.c.last_seq
             )
         )
         row = (await conn.execute(bump)).first()
         if row is None:  # lazy queue: posting creates it (spec 2.5)
-            await self._ensure_queue(conn, req.project, req.queue)
+            await self._ensure_queue(conn, project, name)
             row = (await conn.execute(bump)).one()
         queue = QueueInfo.from_row(row.id, row.name, row.metadata, row.created)
-        try:
-            self._check_post_size(queue, req.content_length)
-        except TidingsError:
+        now = self.clock()
+        next_seq = int(row.last_seq) - total + 1
+        results: list[tuple[s.MessagePostReply | TidingsError, OutboxEvent | None]] = []
+        for req in batch:
+            try:
+                self._check_post_size(queue, req.content_length)
+            except TidingsError as exc:
+                results.append((exc, None))
+                continue
+            reply, event = self._message_rows(queue, req, next_seq, now, message_rows)
+            next_seq += len(req.messages)
+            results.append((reply, event))
+        unused = int(row.last_seq) + 1 - next_seq
+        if unused:  # refused posts give their numbers back: no gap in the sequence
             await conn.execute(
                 queues.update()
                 .where(queues.c.id == queue.id)
-                .values(last_seq=queues.c.last_seq - count)
+                .values(last_seq=queues.c.last_seq - unused)
             )
-            raise
-        now = self.clock()
-        first_seq = int(row.last_seq) - count + 1
+        return results
+
+    def _message_rows(
+        self,
+        queue: QueueInfo,
+        req: s.MessagePostRequest,
+        first_seq: int,
+        now: float,
+        message_rows: list[dict[str, Any]],
+    ) -> tuple[s.MessagePostReply, OutboxEvent]:
         default_ttl = queue.default_ttl(self.settings)
-        rows: list[dict[str, Any]] = []
+        ids: list[str] = []
         posted: list[PostedMessage] = []
         for offset, message in enumerate(req.messages):
             ttl = message.ttl if message.ttl is not None else default_ttl
@@ -103,7 +164,7 @@ class MessageOps(SqlBase):
             if queue.delayed:
                 delay = message.delay if message.delay is not None else queue.default_delay
             message_id = uuid.uuid4().hex
-            rows.append(
+            message_rows.append(
                 {
                     "id": message_id,
                     "queue_id": queue.id,
@@ -119,12 +180,12 @@ class MessageOps(SqlBase):
                     "claim_count": 0,
                 }
             )
+            ids.append(message_id)
             posted.append(
                 PostedMessage(
                     id=message_id, body=message.body, ttl=ttl, delay=delay, seq=first_seq + offset
                 )
             )
-        await conn.execute(messages.insert(), rows)
         event = MessagesPostedEvent(
             event_id=uuid.uuid4().hex,
             project=req.project,
@@ -133,15 +194,10 @@ class MessageOps(SqlBase):
             created=now,
             messages=posted,
         )
-        await conn.execute(
-            outbox.insert().values(
-                event_id=event.event_id,
-                subject=event_subject(req.project, req.queue, MESSAGES_POSTED),
-                payload=event.model_dump_json(),
-                created=now,
-            )
+        subject = event_subject(req.project, req.queue, MESSAGES_POSTED)
+        return s.MessagePostReply(ids=ids), OutboxEvent(
+            event.event_id, subject, event.model_dump_json()
         )
-        return s.MessagePostReply(ids=[r["id"] for r in rows])
 
     def _check_post_size(self, queue: QueueInfo, content_length: int | None) -> None:
         if content_length is None:
