@@ -13,13 +13,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from tidings.api.auth import build_authenticator
 from tidings.api.errors import install_error_handlers
 from tidings.api.kinds import QUEUES
 from tidings.api.observe import ObserveRequests
 from tidings.api.pipeline import route_methods
-from tidings.api.routes import claims, home, messages, ping, probes, queues, topics
+from tidings.api.policy import Policy, PolicyEnforced
+from tidings.api.routes import claims, home, messages, ping, probes, queues, share, topics
 from tidings.api.settings import ApiSettings
 from tidings.common import metrics as common_metrics
 from tidings.common.logging import configure_logging
@@ -55,10 +57,22 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = config
-    app.state.authenticator = build_authenticator(config)
+    app.state.authenticator = PolicyEnforced(
+        build_authenticator(config), Policy(config.policy_file)
+    )
     app.state.home_document = home.home_document(config.admin_mode)
     install_error_handlers(app)
     app.add_middleware(ObserveRequests)
+    if config.cors_allowed_origins:  # outermost, so that refusals carry CORS headers too
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.cors_allowed_origins,
+            allow_credentials=config.cors_allow_credentials,
+            allow_methods=config.cors_allow_methods,
+            allow_headers=config.cors_allow_headers,
+            expose_headers=config.cors_expose_headers,
+            max_age=config.cors_max_age,
+        )
 
     app.include_router(probes.router)
     app.include_router(common_metrics.router)
@@ -69,6 +83,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(queues.build_router(QUEUES))
     app.include_router(messages.build_router(QUEUES))
     app.include_router(claims.router)
+    app.include_router(share.router)
     app.include_router(topics.router)
     app.state.route_methods = route_methods(app.router.routes)
     _without_validation_errors(app)

