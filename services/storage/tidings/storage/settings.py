@@ -24,6 +24,10 @@ class StorageSettings(CommonSettings):
         5.0, description="seconds after which an unpublished outbox row is republished"
     )
     group_commit_max_batch: int = 256
+    group_commit_workers: int | None = Field(
+        None,
+        description="transactions committing posts at once (unset: 2 on PostgreSQL, 1 on SQLite)",
+    )
     # Zaqar's [transport] message_encryption_key default; operators must override it.
     message_encryption_key: str = "AES256"
     migrate_on_start: bool = True

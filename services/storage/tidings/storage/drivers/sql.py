@@ -9,13 +9,13 @@ from tidings.storage.drivers.queues import QueueOps
 
 
 class SqlDriver(QueueOps, MessageOps, ClaimOps, MaintenanceOps):
-    # Group-commit workers: more than one lets posts to different queues overlap on a
-    # database that allows concurrent writers.
+    # Group-commit workers: more than one lets a batch fill while another commits, on a
+    # database that allows concurrent writers; fewer make bigger batches (less work per post).
     post_workers = 1
 
     async def open(self) -> None:
         await self.open_engines()
-        self._make_post_committer(self.post_workers)
+        self._make_post_committer(self.settings.group_commit_workers or self.post_workers)
         self._post_committer.start()
 
     async def close(self) -> None:
