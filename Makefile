@@ -5,6 +5,7 @@
 #   make run   [ARGS="--replicas storage=2"]   the whole suite on this machine (tidings-run)
 #   make test  [PYTEST_ARGS="tests/e2e -x"]    the whole test suite
 #   make bench [ARGS=...]                      the benchmark (tidings-bench)
+#   make bench-ws [ARGS=...]                   the push benchmark (tidings-bench-ws)
 #   make lint                                  ruff (lint + format check) and mypy --strict
 
 SHELL := /bin/bash
@@ -21,7 +22,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 PYTEST_ARGS ?= --durations=15
 
-.PHONY: install run test bench lint
+.PHONY: install run test bench bench-ws lint
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required" >&2; exit 1; }
@@ -43,6 +44,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/tidings-bench $(ARGS)
+
+bench-ws: $(STAMP)
+	$(BIN)/tidings-bench-ws $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,247 @@
+"""`tidings-bench-ws`: post-to-frame latency of live pushes to many subscribed sockets.
+
+Usage: start the suite, then
+    tidings-bench-ws --url http://127.0.0.1:8888 --ws-url ws://127.0.0.1:9000 \\
+        --sockets 1000 --rate 100 --duration 10
+Opens ``--sockets`` sockets (spread round-robin over every ``--ws-url``, e.g. two replicas),
+subscribes each to one queue with ``subscription_create`` without a subscriber, then posts one
+message at a time through REST at ``--rate`` posts/s for ``--duration`` seconds. Each message
+body carries the post number and the poster's clock at sending; each socket records the delay
+until its notification frame arrived. Prints latency p50/p99/max, frames/s and lost,
+duplicated and out-of-order frames. Bounded in count (``--duration`` x ``--rate`` posts, at most
+``--max-posts``) and in time (connect timeout, ``--grace`` seconds for the last frames). Exit
+status 1 when p99 exceeds ``--p99-target`` or a frame is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import resource
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+import orjson
+
+from tidings.bench.http_client import Connection
+from tidings.bench.machine import describe_machine
+from tidings.bench.stats import PhaseResult
+from tidings.bench.ws_listener import ListenerProtocol, open_listener
+
+CONNECT_BATCH = 50  # sockets opened at once: the server sees a burst, not a stampede
+CONNECT_TIMEOUT = 10.0  # seconds per socket for handshake + subscription_create
+POST_CONNECTIONS = 8  # HTTP keep-alive connections the poster may use at once
+FD_HEADROOM = 64  # files besides the sockets (HTTP connections, stdio, the loop)
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="tidings-bench-ws", description=(__doc__ or "").split("\n")[0]
+    )
+    parser.add_argument(
+        "--url", default=os.environ.get("TIDINGS_BENCH_URL", "http://127.0.0.1:8888")
+    )
+    parser.add_argument(
+        "--ws-url",
+        action="append",
+        help="websocket replica to connect to (repeat for several; default ws://127.0.0.1:9000)",
+    )
+    parser.add_argument("--sockets", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=100.0, help="posts per second")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of posting")
+    parser.add_argument("--max-posts", type=int, default=100_000, help="bound on posts")
+    parser.add_argument("--body-bytes", type=int, default=100, help="padding in each message")
+    parser.add_argument("--grace", type=float, default=5.0, help="seconds to wait for stragglers")
+    parser.add_argument("--p99-target", type=float, default=100.0, help="milliseconds")
+    args = parser.parse_args(argv)
+    args.ws_url = args.ws_url or ["ws://127.0.0.1:9000"]
+    if args.sockets < 1 or args.rate <= 0 or args.duration <= 0:
+        parser.error("--sockets, --rate and --duration must be positive")
+    return args
+
+
+def _raise_fd_limit(sockets: int) -> None:
+    """Each socket is a file descriptor; lift the soft limit towards the hard one if needed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = sockets + FD_HEADROOM
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+        if ceiling < wanted:
+            raise SystemExit(f"the fd limit ({hard}) is too low for {sockets} sockets")
+
+
+@dataclass
+class PostLog:
+    sent: int = 0
+    failed: int = 0
+    late: int = 0  # posts that left more than one interval after their scheduled time
+    first: float = 0.0
+    last: float = 0.0
+    acknowledged: list[int] | None = None  # post numbers the api answered 201 to
+
+
+async def _open_sockets(
+    urls: list[str], count: int, run: str, project: str, queue: str
+) -> list[ListenerProtocol]:
+    listeners: list[ListenerProtocol] = []
+
+    async def one(index: int) -> ListenerProtocol:
+        listener = await open_listener(urls[index % len(urls)], run, CONNECT_TIMEOUT)
+        try:
+            await listener.subscribe(project, queue, CONNECT_TIMEOUT)
+        except BaseException:
+            listener.close()
+            raise
+        return listener
+
+    try:
+        for start in range(0, count, CONNECT_BATCH):
+            batch = range(start, min(count, start + CONNECT_BATCH))
+            listeners += await asyncio.gather(*(one(i) for i in batch))
+    except BaseException:
+        for listener in listeners:
+            listener.close()
+        raise
+    return listeners
+
+
+async def _post(args: argparse.Namespace, run: str, project: str, queue: str) -> PostLog:
+    """Post ``rate x duration`` single messages on a fixed schedule, each stamped when sent."""
+    total = min(int(args.rate * args.duration), args.max_posts)
+    interval = 1.0 / args.rate
+    headers = {"Client-ID": str(uuid.uuid4()), "X-Project-ID": project}
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(POST_CONNECTIONS):
+        idle.put_nowait(Connection(args.url, headers))
+    path = f"/v2/queues/{queue}/messages"
+    pad = "x" * args.body_bytes
+    log = PostLog(acknowledged=[])
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def post(number: int, scheduled: float) -> None:
+        conn = await idle.get()
+        try:
+            sent = time.perf_counter()
+            if sent - scheduled > interval:
+                log.late += 1
+            body = {"run": run, "i": number, "t": sent, "pad": pad}
+            payload = orjson.dumps({"messages": [{"body": body, "ttl": 300}]})
+            try:
+                response = await conn.request("POST", path, payload)
+            except (ConnectionError, OSError, asyncio.IncompleteReadError):
+                await conn.close()
+                log.failed += 1
+                return
+            if response.status == 201 and log.acknowledged is not None:
+                log.acknowledged.append(number)
+            else:
+                log.failed += 1
+        finally:
+            idle.put_nowait(conn)
+
+    log.first = time.perf_counter()
+    for number in range(total):
+        scheduled = log.first + number * interval
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(post(number, scheduled))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        log.sent += 1
+    if tasks:
+        await asyncio.wait(tasks, timeout=CONNECT_TIMEOUT)
+    for task in tasks:
+        task.cancel()
+    log.last = time.perf_counter()
+    while not idle.empty():
+        await idle.get_nowait().close()
+    return log
+
+
+async def _await_stragglers(listeners: list[ListenerProtocol], expected: int, grace: float) -> None:
+    deadline = time.perf_counter() + grace
+    while time.perf_counter() < deadline:
+        if sum(len(lst.received.seen) for lst in listeners) >= expected:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    _raise_fd_limit(args.sockets)
+    run = uuid.uuid4().hex[:8]
+    project, queue = f"bench-{run}", f"ws-{run}"
+    print(f"machine: {describe_machine()}")
+    print(
+        f"target: {args.url} (posts), {', '.join(args.ws_url)} (sockets); {args.sockets} "
+        f"sockets, {args.rate:g} posts/s for {args.duration:g} s"
+    )
+    began = time.perf_counter()
+    listeners = await _open_sockets(args.ws_url, args.sockets, run, project, queue)
+    print(f"subscribed {len(listeners)} sockets in {time.perf_counter() - began:.1f} s")
+    try:
+        log = await _post(args, run, project, queue)
+        acknowledged = set(log.acknowledged or [])
+        expected = len(acknowledged) * len(listeners)
+        await _await_stragglers(listeners, expected, args.grace)
+        closed_early = sum(listener.closed.done() for listener in listeners)
+    finally:
+        for listener in listeners:
+            listener.close()
+    return _report(args, listeners, log, acknowledged, expected, closed_early)
+
+
+def _report(
+    args: argparse.Namespace,
+    listeners: list[ListenerProtocol],
+    log: PostLog,
+    acknowledged: set[int],
+    expected: int,
+    closed_early: int,
+) -> int:
+    latencies = PhaseResult("push")
+    received = duplicates = out_of_order = unacknowledged = 0
+    last_frame = log.first
+    for listener in listeners:
+        got = listener.received
+        latencies.latencies.extend(got.latencies)
+        received += len(got.seen & acknowledged)
+        unacknowledged += len(got.seen - acknowledged)
+        duplicates += got.duplicates
+        out_of_order += got.out_of_order
+        last_frame = max(last_frame, got.last_at)
+    lost = expected - received
+    seconds = max(last_frame - log.first, 1e-9)
+    posting = max(log.last - log.first, 1e-9)
+    p50, p99 = latencies.percentile(0.5) * 1000, latencies.percentile(0.99) * 1000
+    worst = max(latencies.latencies, default=float("nan")) * 1000
+    print(
+        f"posts: {log.sent} sent, {len(acknowledged)} acknowledged, {log.failed} failed, "
+        f"{log.late} late; {log.sent / posting:.1f} posts/s"
+    )
+    print(
+        f"frames: {expected} expected, {received} received, {lost} lost, {duplicates} "
+        f"duplicated, {out_of_order} out of order, {unacknowledged} of unacknowledged posts; "
+        f"{closed_early} sockets closed early"
+    )
+    print(f"post-to-frame latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms")
+    print(f"frames/s: {received / seconds:.0f}")
+    met = lost == 0 and p99 < args.p99_target and log.failed == 0
+    print(f"target p99 < {args.p99_target:g} ms and no lost frame: {'met' if met else 'MISSED'}")
+    return 0 if met else 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(asyncio.run(_run(args)))
+    sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
