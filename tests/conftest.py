@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.nats",
     "tests.fixtures.suite",
+    "tests.fixtures.keystone",
 ]
