@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, JsonValue
 
 MESSAGES_POSTED = "messages_posted"
@@ -25,3 +27,23 @@ class MessagesPostedEvent(BaseModel):
     client_id: str
     created: float
     messages: list[PostedMessage]
+
+
+SUBSCRIPTION_CHANGED = "subscription_changed"
+
+SubscriptionChange = Literal[
+    "created", "duplicate", "updated", "confirmed", "unsubscribed", "deleted"
+]
+
+
+class SubscriptionChangedEvent(BaseModel):
+    """One per committed subscription write. Notifiers drop their cached subscriptions of the
+    queue, and send a confirmation request for ``created`` and ``duplicate`` (an unconfirmed
+    subscription posted again) and the unsubscribe notice for ``unsubscribed``."""
+
+    event_id: str
+    project: str
+    queue: str
+    subscription_id: str
+    change: SubscriptionChange
+    created: float

@@ -213,6 +213,104 @@ class ClaimRenewRequest(QueueScoped):
     grace: int
 
 
+# ---------------------------------------------------------------- subscriptions
+
+
+class Subscription(Schema):
+    """A subscription as storage keeps it. ``signing_secret`` keys the HMAC signature header
+    of webhook deliveries; only its own project ever sees it."""
+
+    id: str
+    queue: str
+    subscriber: str
+    ttl: int
+    age: int
+    options: dict[str, JsonValue]
+    confirmed: bool
+    signing_secret: str
+
+
+class SubscriptionCreateRequest(QueueScoped):
+    subscriber: str
+    ttl: int
+    options: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class SubscriptionCreateReply(Schema):
+    """``created`` is false when an unconfirmed subscription of the same subscriber existed:
+    its id comes back and its ttl and options stay as they were (spec 2.9.2)."""
+
+    subscription_id: str
+    created: bool
+    signing_secret: str
+
+
+class SubscriptionListRequest(QueueScoped):
+    marker: str | None = None
+    limit: int = 10
+
+
+class SubscriptionListReply(Schema):
+    subscriptions: list[Subscription]
+
+
+class SubscriptionRequest(QueueScoped):
+    subscription_id: str
+
+
+class SubscriptionReply(Schema):
+    subscription: Subscription
+
+
+class SubscriptionUpdateRequest(QueueScoped):
+    """Fields left None keep their value; ``options`` replaces the stored ones wholesale."""
+
+    subscription_id: str
+    subscriber: str | None = None
+    ttl: int | None = None
+    options: dict[str, JsonValue] | None = None
+
+
+class SubscriptionConfirmRequest(QueueScoped):
+    subscription_id: str
+    confirmed: bool
+
+
+class DeliveryTargetsReply(Schema):
+    """Every live subscription of a queue (no paging) and the queue's ``_retry_policy``."""
+
+    subscriptions: list[Subscription]
+    queue_retry_policy: dict[str, JsonValue] | None = None
+
+
+class FailedDelivery(Schema):
+    """A notification the notifier gave up on, kept so its tenant can ask where it went."""
+
+    delivery_id: str
+    subscription_id: str
+    subscriber: str
+    message_id: str
+    attempts: int
+    last_error: str
+    failed: float = 0.0  # epoch seconds; set by storage
+
+
+class FailedDeliveryRecordRequest(QueueScoped):
+    delivery: FailedDelivery
+    retention: int  # seconds the record is kept
+
+
+class FailedDeliveryListRequest(QueueScoped):
+    subscription_id: str | None = None
+    marker: str | None = None
+    limit: int = 10
+
+
+class FailedDeliveryListReply(Schema):
+    deliveries: list[FailedDelivery]
+    marker: str | None = None
+
+
 # ---------------------------------------------------------------- health
 
 
@@ -255,6 +353,15 @@ OPERATIONS: dict[str, tuple[type[Schema], type[Schema]]] = {
     "claim.get": (ClaimRequest, ClaimGetReply),
     "claim.renew": (ClaimRenewRequest, Empty),
     "claim.release": (ClaimRequest, Empty),
+    "subscription.create": (SubscriptionCreateRequest, SubscriptionCreateReply),
+    "subscription.list": (SubscriptionListRequest, SubscriptionListReply),
+    "subscription.get": (SubscriptionRequest, SubscriptionReply),
+    "subscription.update": (SubscriptionUpdateRequest, Empty),
+    "subscription.delete": (SubscriptionRequest, Empty),
+    "subscription.confirm": (SubscriptionConfirmRequest, SubscriptionReply),
+    "subscription.targets": (QueueScoped, DeliveryTargetsReply),
+    "delivery.record_failure": (FailedDeliveryRecordRequest, Empty),
+    "delivery.list_failures": (FailedDeliveryListRequest, FailedDeliveryListReply),
     "health.ping": (Empty, PingReply),
     "health.check": (ProjectScoped, HealthReply),
 }

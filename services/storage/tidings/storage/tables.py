@@ -73,3 +73,46 @@ outbox = sa.Table(
     sa.Column("published", Epoch, nullable=True),
     sa.Index("ix_outbox_published", "published", "id"),
 )
+
+# Subscriptions name their queue rather than point at its row: they outlive it (spec 2.5.5).
+# ``subscriber_key`` (sha256 of the URI) carries the uniqueness, as URIs can outgrow an index.
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # time-ordered: lists sort by creation
+    sa.Column("project", sa.String(256), nullable=False),
+    sa.Column("queue", sa.String(64), nullable=False),
+    sa.Column("subscriber", sa.Text, nullable=False),
+    sa.Column("subscriber_key", sa.String(64), nullable=False),
+    sa.Column("ttl", sa.Integer, nullable=False),
+    sa.Column("options", sa.Text, nullable=False),  # JSON object
+    sa.Column("confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("signing_secret", sa.String(64), nullable=False),
+    sa.Column("created", Epoch, nullable=False),
+    sa.Column("expires", Epoch, nullable=False),
+    sa.UniqueConstraint(
+        "project", "queue", "subscriber_key", name="uq_subscriptions_project_queue_subscriber"
+    ),
+    sa.Index("ix_subscriptions_project_queue_id", "project", "queue", "id"),
+    sa.Index("ix_subscriptions_expires", "expires"),
+)
+
+# Notifications the notifier gave up on (its retry policy ran out), kept for a while so the
+# tenant can list them. One row per delivery id: a redelivered event adds nothing.
+failed_deliveries = sa.Table(
+    "failed_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("project", sa.String(256), nullable=False),
+    sa.Column("queue", sa.String(64), nullable=False),
+    sa.Column("subscription_id", sa.String(32), nullable=False),
+    sa.Column("subscriber", sa.Text, nullable=False),
+    sa.Column("message_id", sa.String(32), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=False),
+    sa.Column("failed", Epoch, nullable=False),
+    sa.Column("expires", Epoch, nullable=False),
+    sa.Index("ix_failed_deliveries_project_queue_id", "project", "queue", "id"),
+    sa.Index("ix_failed_deliveries_expires", "expires"),
+)
