@@ -44,9 +44,7 @@ def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
         app.state.nats = connection
         app.state.storage = storage
         app.state.fanout = Fanout(connection)
-        app.state.dispatcher = Dispatcher(
-            config, storage, build_authenticator(config.auth_strategy)
-        )
+        app.state.dispatcher = Dispatcher(config, storage, build_authenticator(config))
         connection.start()
         log.info("websocket API on ws://%s:%s/", config.host, config.port)
         try:

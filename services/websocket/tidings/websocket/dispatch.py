@@ -76,14 +76,18 @@ class Dispatcher:
             return Reply(400, {"error": f"{action} is not a valid action"})
         if not entry.schema.accepts(request.headers, request.body, request.body_sent):
             return Reply(400, {"error": SCHEMA_FAILED})
-        if not self._auth.admits(request, auth):
+        try:
+            identity = await self._auth.identify(request, auth)
+        except TidingsError as exc:  # e.g. Keystone unreachable while revalidating: 503
+            return error_reply(exc)
+        if identity is None:
             return Reply(403, {"error": NOT_AUTHENTIFIED})
         ctx = Context(
             request=request,
             headers=request.headers,
             body=request.body if isinstance(request.body, dict) else {},
-            project=self._auth.project(request.headers, auth),
-            roles=self._auth.roles(request.headers, auth),
+            project=identity.project,
+            roles=identity.roles,
             settings=self._settings,
             storage=self._storage,
             session=session,

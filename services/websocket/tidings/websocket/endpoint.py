@@ -14,7 +14,7 @@ import contextlib
 from starlette.websockets import WebSocket
 
 from tidings.websocket import metrics
-from tidings.websocket.auth import AuthState
+from tidings.websocket.auth import AUTH_EXPIRED_CODE, AUTH_EXPIRED_REASON, AuthState
 from tidings.websocket.dispatch import Dispatcher
 from tidings.websocket.fanout import Fanout
 from tidings.websocket.protocol import envelope
@@ -29,17 +29,20 @@ async def _read_loop(
     session: Session,
     subscriptions: SocketSubscriptions,
 ) -> None:
-    auth = AuthState()
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        text = message.get("text")
-        data = text if text is not None else message.get("bytes") or b""
-        request, reply = await dispatcher.handle(data, session, subscriptions, auth)
-        session.send(envelope(request, reply), request.encoding)
-        if reply.after is not None:
-            await reply.after()
+    auth = AuthState(on_expiry=lambda: session.abort(AUTH_EXPIRED_CODE, AUTH_EXPIRED_REASON))
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            data = text if text is not None else message.get("bytes") or b""
+            request, reply = await dispatcher.handle(data, session, subscriptions, auth)
+            session.send(envelope(request, reply), request.encoding)
+            if reply.after is not None:
+                await reply.after()
+    finally:
+        auth.clear()  # no expiry timer outlives the socket
 
 
 async def serve_socket(

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
-from tidings.common.settings import CommonSettings
+from tidings.common.auth_settings import AuthSettings
 
 
-class WebsocketSettings(CommonSettings):
+class WebsocketSettings(AuthSettings):
     host: str = "127.0.0.1"
     port: int = 9000  # Zaqar's default WebSocket port
-    auth_strategy: Literal["noauth"] = Field(
-        "noauth", description="noauth: the project is the frame's X-Project-ID header"
-    )
     admin_mode: bool = Field(False, description="serve check_node_health (admin role only)")
     send_buffer_frames: int = Field(
         1000,
