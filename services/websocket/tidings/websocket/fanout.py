@@ -4,7 +4,8 @@ Storage publishes a ``MessagesPostedEvent`` to JetStream after every committed p
 core-NATS subscription on the same subject receives it too. A replica subscribes only to the
 queues its own sockets listen to (interest follows connections) and drops the subscription
 when the last of them leaves. Delivery to a listener never waits: each socket has its own
-bounded buffer, so one slow socket cannot hold up the others.
+bounded buffer, so one slow socket cannot hold up the others. Each message's notification
+frame is built and encoded once per event here and shared by every listener.
 
 The outbox relay may publish an event twice (a retry after a lost ack); JetStream drops the
 copy from the stream but core subscribers see both, so recent event ids are remembered per
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,6 +31,7 @@ from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.subjects import event_subject
 from tidings.websocket import metrics
+from tidings.websocket.notifications import Notification, notifications_of
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,8 @@ SUBSCRIBE_TIMEOUT = 5  # seconds
 
 
 class Listener(Protocol):
-    def deliver(self, event: MessagesPostedEvent) -> None: ...
+    def deliver(self, notifications: Sequence[Notification], now: float) -> None:
+        """Take the event's notifications without waiting; ``now`` is the dispatch time."""
 
 
 QueueKey = tuple[str, str]  # (project, queue)
@@ -108,9 +113,11 @@ class Fanout:
             return
         if interest.seen(event.event_id):
             return
+        notifications = notifications_of(event)
+        now = time.time()
         for listener in list(interest.listeners):
             try:
-                listener.deliver(event)
+                listener.deliver(notifications, now)
             except Exception:  # one listener's fault must not cost the others their pushes
                 log.exception("delivering to a socket failed")
 

@@ -24,7 +24,8 @@ import logging
 from tidings.common import schemas as s
 from tidings.common.errors import TidingsError
 from tidings.websocket.actions.base import Context
-from tidings.websocket.subscriptions import SocketSubscription, notification
+from tidings.websocket.notifications import notification
+from tidings.websocket.subscriptions import SocketSubscription
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections import deque
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -28,33 +28,37 @@ SLOW_CONSUMER_CLOSE_CODE = 4008
 SLOW_CONSUMER_REASON = "Send buffer overflow: the client does not read fast enough."
 
 
-@dataclass
-class _Frame:
-    data: str | bytes
-    created: float | None  # commit time of a pushed message, for the push latency metric
-
-
 class Session:
     def __init__(self, websocket: WebSocket, buffer_frames: int) -> None:
         self.id = uuid.uuid4().hex
         self._websocket = websocket
-        self._frames: asyncio.Queue[_Frame] = asyncio.Queue(maxsize=max(1, buffer_frames))
+        self._limit = max(1, buffer_frames)
+        # (encoded frame, commit time of a pushed message or None for a reply). A deque and a
+        # wake-up future rather than an asyncio.Queue: this is the per-frame path of every push.
+        self._frames: deque[tuple[str | bytes, float | None]] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
         self.closing = asyncio.Event()
         self._drained = asyncio.Event()  # set by the writer after each frame it sent
         self.close_code = 1000
         self.close_reason = ""
 
-    def send(self, value: Any, encoding: Encoding, created: float | None = None) -> bool:
-        """Queue a frame without waiting; False once the socket is closing."""
+    def send(self, value: Any, encoding: Encoding) -> bool:
+        """Queue a reply frame without waiting; False once the socket is closing."""
+        return self.send_encoded(encode(value, encoding), None)
+
+    def send_encoded(self, data: str | bytes, created: float | None = None) -> bool:
+        """Queue an encoded frame (``created``: a push's commit time); never waits."""
         if self.closing.is_set():
             return False
-        try:
-            self._frames.put_nowait(_Frame(encode(value, encoding), created))
-        except asyncio.QueueFull:
+        if len(self._frames) >= self._limit:
             metrics.SLOW_CONSUMERS.inc()
             log.warning("socket %s: send buffer overflow, closing", self.id)
             self.abort(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON)
             return False
+        self._frames.append((data, created))
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
         return True
 
     def abort(self, code: int, reason: str) -> None:
@@ -63,21 +67,34 @@ class Session:
             self.closing.set()
 
     async def write_loop(self) -> None:
+        frames = self._frames
+        loop = asyncio.get_running_loop()
         while True:
-            frame = await self._frames.get()
-            if isinstance(frame.data, str):
-                await self._websocket.send_text(frame.data)
-            else:
-                await self._websocket.send_bytes(frame.data)
-            self._drained.set()
-            if frame.created is not None:
-                metrics.PUSHES.inc()
-                metrics.PUSH_LATENCY.observe(max(0.0, time.time() - frame.created))
+            if not frames:
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                self._wakeup = None
+                continue
+            # Send everything buffered; the metrics are updated once per burst, not per frame.
+            pushes, oldest = 0, 0.0
+            while frames:
+                data, created = frames.popleft()
+                if isinstance(data, str):
+                    await self._websocket.send_text(data)
+                else:
+                    await self._websocket.send_bytes(data)
+                self._drained.set()
+                if created is not None:
+                    pushes += 1
+                    oldest = created if pushes == 1 else oldest
+            if pushes:
+                metrics.PUSHES.inc(pushes)
+                metrics.PUSH_LATENCY.observe(max(0.0, time.time() - oldest))
 
     async def room(self, frames: int) -> bool:
         """Wait until ``frames`` more fit in the buffer (paced producers); False if closing."""
-        needed = min(frames, self._frames.maxsize)
-        while self._frames.maxsize - self._frames.qsize() < needed:
+        needed = min(frames, self._limit)
+        while self._limit - len(self._frames) < needed:
             if self.closing.is_set():
                 return False
             self._drained.clear()
@@ -94,7 +111,7 @@ class Session:
         """Let the writer send what is buffered (on a server-side close), within ``timeout``."""
 
         async def drained() -> None:
-            while not self._frames.empty():
+            while self._frames:
                 self._drained.clear()
                 await self._drained.wait()
 

@@ -3,11 +3,9 @@
 A socket subscription lives only as long as its socket (and its ttl), so it is kept here, in
 the replica that holds the socket, not in storage. Each one is a fan-out listener of its
 queue: every message posted to the queue afterwards, through REST or WebSocket, is sent to the
-socket as Zaqar's notification frame in the encoding of the ``subscription_create`` request.
-
-Pushed frames carry two additive keys: ``message_id`` and, when storage put the message's
-sequence in the event, ``marker`` (the message-list marker of that message). A client that
-reconnects sends the last marker it saw as ``resume_marker`` (see :mod:`.resume`).
+socket as Zaqar's notification frame (see :mod:`.notifications`) in the encoding of the
+``subscription_create`` request. A client that reconnects sends the last ``marker`` it saw as
+``resume_marker`` (see :mod:`.resume`).
 """
 
 from __future__ import annotations
@@ -15,41 +13,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import JsonValue
 
 from tidings.common.errors import Conflict
-from tidings.common.events import MessagesPostedEvent, PostedMessage
+from tidings.common.events import PostedMessage
 from tidings.websocket.fanout import Fanout
+from tidings.websocket.notifications import Notification
 from tidings.websocket.protocol import Encoding
 from tidings.websocket.session import SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON, Session
-
-NOTIFICATION = "Notification"
-
-
-def notification(
-    queue: str,
-    message_id: str,
-    body: JsonValue,
-    ttl: int,
-    marker: str | None,
-    delay: int = 0,
-) -> dict[str, Any]:
-    """Zaqar's notification payload (spec 4.1) plus ``message_id`` and ``marker``."""
-    frame: dict[str, Any] = {
-        "body": body,
-        "ttl": ttl,
-        "queue_name": queue,
-        "Message_Type": NOTIFICATION,
-        "message_id": message_id,
-    }
-    if delay:
-        frame["delay"] = delay
-    if marker is not None:
-        frame["marker"] = marker
-    return frame
 
 
 @dataclass(eq=False)
@@ -63,7 +38,7 @@ class SocketSubscription:
     options: dict[str, JsonValue]
     created: float = field(default_factory=time.time)
     # While a resume replays the backlog, live messages wait here (see resume.py).
-    _buffer: list[tuple[PostedMessage, float]] | None = None
+    _buffer: list[Notification] | None = None
     _buffer_limit: int = 0
     # After a resume: the last marker the backlog reached, and the ids it sent; a live message
     # at or below that marker (or with one of those ids) was replayed already.
@@ -90,26 +65,22 @@ class SocketSubscription:
 
     # ------------------------------------------------------------ live delivery
 
-    def deliver(self, event: MessagesPostedEvent) -> None:
-        if self.expired():
+    def deliver(self, notifications: Sequence[Notification], now: float) -> None:
+        if self.expired(now):
             return
-        for message in event.messages:
+        for pushed in notifications:
             if self._buffer is None:
-                self._push(message, event.created)
+                self._push(pushed)
             elif len(self._buffer) < self._buffer_limit:
-                self._buffer.append((message, event.created))
+                self._buffer.append(pushed)
             else:
                 self.session.abort(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON)
                 return
 
-    def _push(self, message: PostedMessage, created: float) -> None:
-        if self._already_replayed(message):
+    def _push(self, pushed: Notification) -> None:
+        if self._already_replayed(pushed.message):
             return
-        marker = str(message.seq) if message.seq is not None else None
-        frame = notification(
-            self.queue, message.id, message.body, message.ttl, marker, message.delay
-        )
-        self.session.send(frame, self.encoding, created)
+        self.session.send_encoded(pushed.encoded(self.encoding), pushed.created)
 
     def _already_replayed(self, message: PostedMessage) -> bool:
         if message.id in self._replayed:
@@ -139,8 +110,8 @@ class SocketSubscription:
         if self._backlog_end is None and resumed_from is not None and resumed_from.isdigit():
             self._backlog_end = int(resumed_from)  # nothing replayed: the client has it all
         buffered, self._buffer = self._buffer or [], None
-        for message, created in buffered:
-            self._push(message, created)
+        for pushed in buffered:
+            self._push(pushed)
 
 
 class SocketSubscriptions:
