@@ -21,12 +21,23 @@ from tidings.api.kinds import QUEUES
 from tidings.api.observe import ObserveRequests
 from tidings.api.pipeline import route_methods
 from tidings.api.policy import Policy, PolicyEnforced
-from tidings.api.routes import claims, home, messages, ping, probes, queues, share, topics
+from tidings.api.routes import (
+    claims,
+    home,
+    messages,
+    ping,
+    probes,
+    queues,
+    share,
+    subscriptions,
+    topics,
+)
 from tidings.api.settings import ApiSettings
 from tidings.common import metrics as common_metrics
 from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
+from tidings.common.runtime import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +53,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.state.storage = StorageClient(connection, config.rpc_timeout)
         connection.start()
         log.info("api ready (admin_mode=%s, auth=%s)", config.admin_mode, config.auth_strategy)
+        freeze_startup_heap()
         try:
             yield
         finally:
@@ -83,6 +95,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(queues.build_router(QUEUES))
     app.include_router(messages.build_router(QUEUES))
     app.include_router(claims.router)
+    app.include_router(subscriptions.router)
     app.include_router(share.router)
     app.include_router(topics.router)
     app.state.route_methods = route_methods(app.router.routes)

@@ -61,7 +61,14 @@ _COLLECTION_ACTIONS = {"GET": "get_all", "POST": "create", "DELETE": "delete_all
 _ITEM_ACTIONS = {"GET": "get", "PUT": "create", "PATCH": "update", "DELETE": "delete"}
 # Collections whose items are created by PUT on the item, and listed, not posted to.
 _PUT_CREATED = {"queues", "topics", "pools", "flavors"}
-_ACTION_SEGMENTS = {"stats": "stats", "purge": "purge", "share": "share", "confirm": "confirm"}
+_ACTION_SEGMENTS = {
+    "stats": "stats",
+    "purge": "purge",
+    "share": "share",
+    "confirm": "confirm",
+    # Tidings' extension .../subscriptions/{id}/failed_deliveries reads a subscription.
+    "failed_deliveries": "get",
+}
 
 
 def rule_for(method: str, template: str) -> str | None:

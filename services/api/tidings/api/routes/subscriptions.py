@@ -1,0 +1,277 @@
+"""Subscription resources (spec 2.9) and the failed-deliveries extension.
+
+``GET .../subscriptions/{id}/failed_deliveries`` is a Tidings extension: the notifications the
+notifier gave up on for that subscription (its retry policy ran out), with the last error, so a
+tenant can find out where a notification went. Single subscriptions and the create reply also
+carry ``signing_secret``, the key of the ``X-Tidings-Signature`` header of webhook deliveries.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from tidings.api import openapi as doc
+from tidings.api.errors import error_response
+from tidings.api.kinds import QUEUES
+from tidings.api.pipeline import Target, target_dependency
+from tidings.api.render import empty, json_response, next_link, utc_timestamp
+from tidings.api.routes.queues import read_small_body
+from tidings.common import schemas as s
+from tidings.common.errors import Conflict
+from tidings.common.subscription_rules import (
+    parse_subscription_confirm,
+    parse_subscription_create,
+    parse_subscription_update,
+    validate_subscription_list_limit,
+)
+from tidings.common.validation import parse_int_param, parse_json
+
+Param = Annotated[str | None, Query()]
+TargetDep = Annotated[Target, Depends(target_dependency(QUEUES))]
+COLLECTION = "/v2/queues/{queue_name}/subscriptions"
+ITEM = COLLECTION + "/{subscription_id}"
+
+SUBSCRIPTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "source": {"type": "string"},
+        "subscriber": {"type": "string"},
+        "ttl": {"type": "integer"},
+        "age": {"type": "integer"},
+        "options": {"type": "object"},
+        "confirmed": {"type": "boolean"},
+        "signing_secret": {"type": "string"},
+    },
+    "required": ["id", "source", "subscriber", "ttl", "age", "options", "confirmed"],
+}
+SUBSCRIPTION_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "subscriber": {"type": "string", "format": "uri"},
+        "ttl": {"type": "integer", "minimum": 60},
+        "options": {"type": "object"},
+    },
+}
+FAILED_DELIVERY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "delivery_id": {"type": "string"},
+        "message_id": {"type": "string"},
+        "subscriber": {"type": "string"},
+        "attempts": {"type": "integer"},
+        "last_error": {"type": "string"},
+        "failed": {"type": "string", "format": "date-time"},
+    },
+}
+
+router = APIRouter(tags=["subscriptions"])
+
+
+def subscription_item(sub: s.Subscription, *, with_secret: bool = False) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": sub.id,
+        "source": sub.queue,
+        "subscriber": sub.subscriber,
+        "ttl": sub.ttl,
+        "age": sub.age,
+        "options": sub.options,
+        "confirmed": sub.confirmed,
+    }
+    if with_secret:
+        item["signing_secret"] = sub.signing_secret
+    return item
+
+
+async def _document(request: Request, target: Target) -> Any:
+    data = await read_small_body(request, target.ctx.settings.max_queue_metadata)
+    return parse_json(data) if data is not None else None
+
+
+@router.get(
+    COLLECTION,
+    **doc.operation(
+        {
+            200: {
+                "type": "object",
+                "properties": {
+                    "subscriptions": {"type": "array", "items": SUBSCRIPTION_SCHEMA},
+                    "links": doc.LINKS_SCHEMA,
+                },
+            }
+        }
+    ),
+    summary="List subscriptions",
+)
+async def list_subscriptions(
+    target: TargetDep, marker: Param = None, limit: Param = None
+) -> Response:
+    supplied = parse_int_param("limit", limit)
+    page = validate_subscription_list_limit(supplied, target.ctx.settings)
+    reply = await target.ctx.storage.call(
+        "subscription.list",
+        s.SubscriptionListRequest(
+            project=target.storage_project, queue=target.name, marker=marker or None, limit=page
+        ),
+        s.SubscriptionListReply,
+    )
+    items = [subscription_item(sub) for sub in reply.subscriptions]
+    path = f"{target.base_path}/subscriptions"
+    links = next_link(path, {"marker": items[-1]["id"], "limit": supplied}) if items else []
+    return json_response({"subscriptions": items, "links": links})
+
+
+@router.post(
+    COLLECTION,
+    **doc.operation({201: {"type": "object"}}, errors=(409,), body=SUBSCRIPTION_BODY),
+    summary="Create a subscription",
+)
+async def create(request: Request, target: TargetDep) -> Response:
+    fields = parse_subscription_create(await _document(request, target), target.ctx.settings)
+    assert fields.subscriber is not None and fields.ttl is not None
+    location = {"Location": f"{target.base_path}/subscriptions"}
+    try:
+        reply = await target.ctx.storage.call(
+            "subscription.create",
+            s.SubscriptionCreateRequest(
+                project=target.storage_project,
+                queue=target.name,
+                subscriber=fields.subscriber,
+                ttl=fields.ttl,
+                options=fields.options or {},
+            ),
+            s.SubscriptionCreateReply,
+        )
+    except Conflict as exc:  # Zaqar sends the collection as Location on 409 too
+        return error_response(409, exc.title, exc.description, location)
+    body = {"subscription_id": reply.subscription_id, "signing_secret": reply.signing_secret}
+    return json_response(body, status=201, headers=location)
+
+
+@router.get(
+    ITEM, **doc.operation({200: SUBSCRIPTION_SCHEMA}, errors=(404,)), summary="Get a subscription"
+)
+async def get(target: TargetDep, subscription_id: str) -> Response:
+    reply = await target.ctx.storage.call(
+        "subscription.get",
+        s.SubscriptionRequest(
+            project=target.storage_project, queue=target.name, subscription_id=subscription_id
+        ),
+        s.SubscriptionReply,
+    )
+    return json_response(subscription_item(reply.subscription, with_secret=True))
+
+
+@router.patch(
+    ITEM,
+    **doc.operation({204: None}, errors=(404, 409), body=SUBSCRIPTION_BODY, body_required=True),
+    summary="Update a subscription",
+)
+async def update(request: Request, target: TargetDep, subscription_id: str) -> Response:
+    fields = parse_subscription_update(await _document(request, target), target.ctx.settings)
+    await target.ctx.storage.call(
+        "subscription.update",
+        s.SubscriptionUpdateRequest(
+            project=target.storage_project,
+            queue=target.name,
+            subscription_id=subscription_id,
+            subscriber=fields.subscriber,
+            ttl=fields.ttl,
+            options=fields.options,
+        ),
+        s.Empty,
+    )
+    return empty(headers={"Location": str(request.url.path)})
+
+
+@router.delete(ITEM, **doc.operation({204: None}), summary="Delete a subscription")
+async def delete(target: TargetDep, subscription_id: str) -> Response:
+    await target.ctx.storage.call(
+        "subscription.delete",
+        s.SubscriptionRequest(
+            project=target.storage_project, queue=target.name, subscription_id=subscription_id
+        ),
+        s.Empty,
+    )
+    return empty()
+
+
+@router.put(
+    ITEM + "/confirm",
+    **doc.operation(
+        {204: None},
+        errors=(404,),
+        body={"type": "object", "properties": {"confirmed": {"type": "boolean"}}},
+        body_required=True,
+    ),
+    summary="Confirm (or unsubscribe) a subscription",
+)
+async def confirm(request: Request, target: TargetDep, subscription_id: str) -> Response:
+    confirmed = parse_subscription_confirm(await _document(request, target))
+    await target.ctx.storage.call(
+        "subscription.confirm",
+        s.SubscriptionConfirmRequest(
+            project=target.storage_project,
+            queue=target.name,
+            subscription_id=subscription_id,
+            confirmed=confirmed,
+        ),
+        s.SubscriptionReply,
+    )
+    return empty(headers={"Location": str(request.url.path)})
+
+
+@router.get(
+    ITEM + "/failed_deliveries",
+    **doc.operation(
+        {
+            200: {
+                "type": "object",
+                "properties": {
+                    "failed_deliveries": {"type": "array", "items": FAILED_DELIVERY_SCHEMA},
+                    "links": doc.LINKS_SCHEMA,
+                },
+            }
+        }
+    ),
+    summary="List notifications the notifier gave up on (Tidings extension)",
+)
+async def failed_deliveries(
+    request: Request,
+    target: TargetDep,
+    subscription_id: str,
+    marker: Param = None,
+    limit: Param = None,
+) -> Response:
+    supplied = parse_int_param("limit", limit)
+    page = validate_subscription_list_limit(supplied, target.ctx.settings)
+    reply = await target.ctx.storage.call(
+        "delivery.list_failures",
+        s.FailedDeliveryListRequest(
+            project=target.storage_project,
+            queue=target.name,
+            subscription_id=subscription_id,
+            marker=marker or None,
+            limit=page,
+        ),
+        s.FailedDeliveryListReply,
+    )
+    items = [
+        {
+            "delivery_id": d.delivery_id,
+            "message_id": d.message_id,
+            "subscriber": d.subscriber,
+            "attempts": d.attempts,
+            "last_error": d.last_error,
+            "failed": utc_timestamp(d.failed),
+        }
+        for d in reply.deliveries
+    ]
+    links = (
+        next_link(str(request.url.path), {"marker": reply.marker, "limit": supplied})
+        if items
+        else []
+    )
+    return json_response({"failed_deliveries": items, "links": links})
