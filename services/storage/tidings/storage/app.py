@@ -19,6 +19,7 @@ from tidings.common import metrics as common_metrics
 from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import RpcServer
+from tidings.common.runtime import freeze_startup_heap
 from tidings.storage.drivers import create_driver
 from tidings.storage.handlers import build_handlers
 from tidings.storage.migrate import upgrade
@@ -58,6 +59,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
         relay.start()
         sweeper.start()
         log.info("storage serving %s", driver.dialect)
+        freeze_startup_heap()
         try:
             yield
         finally:

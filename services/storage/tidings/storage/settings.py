@@ -26,7 +26,7 @@ class StorageSettings(CommonSettings):
     group_commit_max_batch: int = 256
     group_commit_workers: int | None = Field(
         None,
-        description="transactions committing posts at once (unset: 2 on PostgreSQL, 1 on SQLite)",
+        description="transactions committing posts at once (unset: 1; more make smaller batches)",
     )
     # Zaqar's [transport] message_encryption_key default; operators must override it.
     message_encryption_key: str = "AES256"

@@ -22,6 +22,7 @@ from tidings.common.errors import TidingsError
 from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
+from tidings.common.runtime import freeze_startup_heap
 from tidings.websocket.auth import build_authenticator
 from tidings.websocket.dispatch import Dispatcher
 from tidings.websocket.endpoint import serve_socket
@@ -47,6 +48,7 @@ def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
         app.state.dispatcher = Dispatcher(config, storage, build_authenticator(config))
         connection.start()
         log.info("websocket API on ws://%s:%s/", config.host, config.port)
+        freeze_startup_heap()
         try:
             yield
         finally:

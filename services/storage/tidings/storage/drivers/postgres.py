@@ -14,7 +14,7 @@ from tidings.storage.tables import queues
 
 class PostgresDriver(SqlDriver):
     dialect = "postgresql"
-    post_workers = 4
+    post_workers = 1
 
     def _create_engines(self) -> tuple[AsyncEngine, AsyncEngine]:
         engine = create_async_engine(
