@@ -52,10 +52,48 @@ async def test_subscription_validation(ws: WsClient) -> None:
     status, body = await ws.call("subscription_create", {"queue_name": "s", "options": {
         "_retry_policy": "fast"}})  # fmt: skip
     assert (status, body["exception"]) == (400, "retry_policy must be a dict.")
+    status, body = await ws.call("subscription_create", {"queue_name": "s", "subscriber": "fake"})
+    assert (status, body["error"]) == (400, "Invalid API request")
+    assert body["exception"].startswith("The subscriber type of subscription must be supported")
+
+
+async def test_stored_subscriptions_with_a_subscriber(ws: WsClient, rest: httpx.Client) -> None:
+    hook = "http://127.0.0.1:9/hook"
     status, body = await ws.call(
-        "subscription_create", {"queue_name": "s", "subscriber": "http://example.invalid/hook"}
+        "subscription_create", {"queue_name": "w", "subscriber": hook, "ttl": 600}
     )
-    assert status == 501 and body["error"] == "Not implemented"
+    assert status == 201 and body["message"] == "Subscription w created."
+    sid = body["subscription_id"]
+    # The same storage as REST: REST sees it, and its duplicate rules hold over WebSocket.
+    listed = rest.get("/v2/queues/w/subscriptions", headers=rest_headers(ws.project)).json()
+    assert [item["id"] for item in listed["subscriptions"]] == [sid]
+    assert await ws.call("subscription_create", {"queue_name": "w", "subscriber": hook}) == (
+        409,
+        {"exception": "Subscription w not created.", "error": "Resource conflict"},
+    )
+    status, got = await ws.call("subscription_get", {"queue_name": "w", "subscription_id": sid})
+    assert status == 200
+    assert got == {
+        "id": sid,
+        "source": "w",
+        "subscriber": hook,
+        "ttl": 600,
+        "age": got["age"],
+        "options": {},
+        "confirmed": False,
+    }
+    status, socket_sub = await ws.call("subscription_create", {"queue_name": "w"})
+    status, listing = await ws.call("subscription_list", {"queue_name": "w"})
+    assert [item["id"] for item in listing["subscriptions"]] == [
+        socket_sub["subscription_id"],
+        sid,
+    ]
+    assert await ws.call("subscription_delete", {"queue_name": "w", "subscription_id": sid}) == (
+        204,
+        f"Subscription {sid} removed.",
+    )
+    status, body = await ws.call("subscription_get", {"queue_name": "w", "subscription_id": sid})
+    assert status == 404
 
 
 def rest_post(rest: httpx.Client, project: str, queue: str, *bodies: object) -> list[str]:

@@ -1,35 +1,68 @@
-"""Subscription actions: socket subscriptions of spec 5.6, plus resume (see resume.py).
+"""Subscription actions: stored subscriptions and the socket subscriptions of spec 5.6.
 
-Storage has no subscription table yet, so only subscriptions *without* a subscriber (pushes
-to this socket) exist; they live in this replica, with the socket. get/list/delete see the
-socket subscriptions of the socket that asks.
+With a ``subscriber`` (webhook, e-mail) a subscription goes to storage through the same
+operations as REST, and the notifier delivers to it. Without one it is a socket subscription:
+it lives in this replica, with the socket (plus resume, see resume.py). get/list/delete see
+the socket subscriptions of the socket that asks and the stored ones of the queue.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from tidings.common import schemas as s
-from tidings.common.errors import NotFound
+from tidings.common.errors import Conflict
+from tidings.common.subscription_rules import parse_subscription_create
 from tidings.common.validation import validate_subscription_options, validate_subscription_ttl
 from tidings.websocket.actions.base import Action, Context
 from tidings.websocket.protocol import Reply
 from tidings.websocket.resume import replay
 from tidings.websocket.schema import queue
 
-NOT_IMPLEMENTED = 501
+
+def stored_item(sub: s.Subscription) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "source": sub.queue,
+        "subscriber": sub.subscriber,
+        "ttl": sub.ttl,
+        "age": sub.age,
+        "options": sub.options,
+        "confirmed": sub.confirmed,
+    }
+
+
+async def _create_stored(ctx: Context, name: str) -> Reply:
+    fields = parse_subscription_create(ctx.body, ctx.settings)
+    assert fields.subscriber is not None and fields.ttl is not None
+    reply = await ctx.call(
+        "subscription.create",
+        s.SubscriptionCreateRequest(
+            project=ctx.project,
+            queue=name,
+            subscriber=fields.subscriber,
+            ttl=fields.ttl,
+            options=fields.options or {},
+        ),
+        s.SubscriptionCreateReply,
+    )
+    if not reply.created:  # Zaqar's WebSocket API has no confirmation logic: any duplicate
+        raise Conflict(f"Subscription {name} not created.")
+    body = {
+        "subscription_id": reply.subscription_id,
+        "message": f"Subscription {name} created.",
+        "signing_secret": reply.signing_secret,
+    }
+    return Reply(201, body)
 
 
 async def subscription_create(ctx: Context) -> Reply:
     name = ctx.queue_name()
     if ctx.body.get("subscriber"):
-        return Reply(
-            NOT_IMPLEMENTED,
-            {
-                "exception": "Subscriptions with a subscriber (webhook, e-mail) are not "
-                "available over the WebSocket API yet; subscribe without a subscriber to "
-                "receive the queue's messages on this socket.",
-                "error": "Not implemented",
-            },
-        )
+        try:
+            return await _create_stored(ctx, name)
+        except Conflict:
+            raise Conflict(f"Subscription {name} not created.") from None
     ttl = validate_subscription_ttl(ctx.body.get("ttl"), ctx.settings)
     options = validate_subscription_options(ctx.body.get("options"))
     resume_marker = ctx.body.get("resume_marker")
@@ -58,21 +91,42 @@ def _sid(ctx: Context) -> str:
 async def subscription_get(ctx: Context) -> Reply:
     name = ctx.queue_name()
     sub = ctx.subscriptions.get(ctx.project, name, _sid(ctx))
-    if sub is None:
-        raise NotFound(f"Subscription {_sid(ctx)} does not exist")
-    return Reply(200, sub.describe())
+    if sub is not None:
+        return Reply(200, sub.describe())
+    stored = await ctx.call(
+        "subscription.get",
+        s.SubscriptionRequest(project=ctx.project, queue=name, subscription_id=_sid(ctx)),
+        s.SubscriptionReply,
+    )
+    return Reply(200, stored_item(stored.subscription))
 
 
 async def subscription_list(ctx: Context) -> Reply:
+    """This socket's subscriptions, then the stored ones (one page: the API has no links)."""
     name = ctx.queue_name()
-    subs = ctx.subscriptions.list(ctx.project, name)
-    return Reply(200, {"subscriptions": [sub.describe() for sub in subs]})
+    items = [sub.describe() for sub in ctx.subscriptions.list(ctx.project, name)]
+    stored = await ctx.call(
+        "subscription.list",
+        s.SubscriptionListRequest(
+            project=ctx.project, queue=name, limit=ctx.settings.max_subscriptions_per_page
+        ),
+        s.SubscriptionListReply,
+    )
+    items.extend(stored_item(sub) for sub in stored.subscriptions)
+    return Reply(200, {"subscriptions": items})
 
 
 async def subscription_delete(ctx: Context) -> Reply:
     name = ctx.queue_name()
     sid = _sid(ctx)
-    await ctx.subscriptions.delete(ctx.project, name, sid)
+    if ctx.subscriptions.get(ctx.project, name, sid) is not None:
+        await ctx.subscriptions.delete(ctx.project, name, sid)
+    else:
+        await ctx.call(
+            "subscription.delete",
+            s.SubscriptionRequest(project=ctx.project, queue=name, subscription_id=sid),
+            s.Empty,
+        )
     return Reply(204, f"Subscription {sid} removed.")
 
 
