@@ -39,6 +39,9 @@ class SqlBase:
     """Engines, transactions and helpers; the operations live in the mixins built on this."""
 
     dialect: str = "sql"
+    # Whether the read engine runs in autocommit, so that one self-contained statement can
+    # run there as its own transaction (see :meth:`_statement`).
+    autocommit_reads: bool = False
 
     def __init__(self, url: str, settings: StorageSettings, *, clock: Clock = time.time) -> None:
         self.url = url
@@ -92,6 +95,19 @@ class SqlBase:
     @asynccontextmanager
     async def _read(self, operation: str) -> AsyncIterator[AsyncConnection]:
         engine = self._read_engine
+        if engine is None:
+            raise RuntimeError("driver is not open")
+        async with self._transaction(engine, operation) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _statement(self, operation: str) -> AsyncIterator[AsyncConnection]:
+        """A connection for ONE writing statement that needs no transaction around it.
+
+        With autocommit reads (PostgreSQL) the statement is its own transaction, which saves
+        the BEGIN and COMMIT round trips; otherwise it runs in a write transaction.
+        """
+        engine = self._read_engine if self.autocommit_reads else self._write_engine
         if engine is None:
             raise RuntimeError("driver is not open")
         async with self._transaction(engine, operation) as conn:

@@ -17,9 +17,21 @@ from tidings.storage.drivers.messages import unclaimed
 from tidings.storage.drivers.queue_info import QueueInfo
 from tidings.storage.tables import claims, messages, queues
 
+# A queue whose metadata names this key may dead-letter: its claims take the general path,
+# which looks at each message's claim count.
+DEAD_LETTER_MARK = '"_max_claim_count"'
+
 
 class ClaimOps(SqlBase):
+    # Whether the database runs data-modifying CTEs (PostgreSQL), so that a claim can be made
+    # by one autocommit statement.
+    claims_in_one_statement = False
+
     async def claim_create(self, req: s.ClaimCreateRequest) -> s.ClaimCreateReply:
+        if self.claims_in_one_statement:
+            reply = await self._claim_in_one_statement(req)
+            if reply is not None:
+                return reply
         async with self._write("claim.create") as conn:
             now = self.clock()
             queue = await self._queue(conn, req.project, req.queue)
@@ -44,6 +56,70 @@ class ClaimOps(SqlBase):
             )
         metrics.MESSAGES_CLAIMED.inc(len(held))
         return s.ClaimCreateReply(claim_id=claim_id, messages=held)
+
+    async def _claim_in_one_statement(self, req: s.ClaimCreateRequest) -> s.ClaimCreateReply | None:
+        """Find the queue, pick, hold and record the claim in one round trip.
+
+        Returns None for a queue that may dead-letter: the general path decides per message.
+        The delay filter applies to every queue: on one that is not delayed, ``visible_at``
+        is the creation time, already past.
+        """
+        now = self.clock()
+        claim_id = uuid.uuid4().hex
+        expires = now + req.ttl
+        named = sa.and_(queues.c.project == req.project, queues.c.name == req.queue)
+        queue = sa.select(queues.c.metadata).where(named).cte("queue")
+        claimable_queue = (
+            sa.select(queues.c.id)
+            .where(named, sa.not_(queues.c.metadata.contains(DEAD_LETTER_MARK, autoescape=True)))
+            .scalar_subquery()
+        )
+        picked = (
+            sa.select(messages.c.id)
+            .where(
+                messages.c.queue_id == claimable_queue,
+                messages.c.expires > now,
+                messages.c.visible_at <= now,
+                unclaimed(now),
+            )
+            .order_by(messages.c.seq)
+            .limit(req.limit)
+            .with_for_update(skip_locked=True)
+        )
+        held = (
+            messages.update()
+            .where(messages.c.id.in_(picked.scalar_subquery()))
+            .values(self._hold_values(claim_id, req.ttl, req.grace, expires))
+            .returning(*messages.c)
+            .cte("held")
+        )
+        recorded = claims.insert().from_select(
+            ["id", "queue_id", "ttl", "grace", "updated", "expires"],
+            sa.select(
+                sa.literal(claim_id),
+                claimable_queue,
+                sa.literal(req.ttl),
+                sa.literal(req.grace),
+                sa.literal(now),
+                sa.literal(expires),
+            ).where(sa.exists(sa.select(held.c.id))),
+        )
+        statement = (
+            sa.select(queue.c.metadata, held)
+            .select_from(queue.outerjoin(held, sa.true()))
+            .add_cte(recorded.cte("recorded"))
+        )
+        async with self._statement("claim.create") as conn:
+            rows = (await conn.execute(statement)).all()
+        if not rows:  # no such queue
+            return s.ClaimCreateReply(claim_id=None, messages=[])
+        if rows[0].id is None:
+            if DEAD_LETTER_MARK in rows[0].metadata:
+                return None
+            return s.ClaimCreateReply(claim_id=None, messages=[])
+        held_messages = [self._message(row, now) for row in sorted(rows, key=lambda r: r.seq)]
+        metrics.MESSAGES_CLAIMED.inc(len(held_messages))
+        return s.ClaimCreateReply(claim_id=claim_id, messages=held_messages)
 
     def _claimable(self, queue: QueueInfo, now: float, limit: int) -> sa.Select[Any]:
         """The oldest free messages, locked; SKIP LOCKED (PostgreSQL) lets concurrent claimers,

@@ -43,5 +43,5 @@ class MaintenanceOps(SqlBase):
         """Forget published events: JetStream holds them now (and drops a republished copy)."""
         if not event_ids:
             return
-        async with self._write("outbox.delete") as conn:
+        async with self._statement("outbox.delete") as conn:
             await conn.execute(outbox.delete().where(outbox.c.event_id.in_(event_ids)))

@@ -321,24 +321,37 @@ class MessageOps(SqlBase):
         wanted = list(dict.fromkeys(i for i in req.message_ids if is_id(i)))
         if not wanted:
             return s.Empty()
+        if req.claim_ids is None:  # the common case: one statement, no queue lookup first
+            queue_id = (
+                sa.select(queues.c.id)
+                .where(queues.c.project == req.project, queues.c.name == req.queue)
+                .scalar_subquery()
+            )
+            async with self._statement("message.delete_many") as conn:
+                result = await conn.execute(
+                    messages.delete().where(
+                        messages.c.queue_id == queue_id, messages.c.id.in_(wanted)
+                    )
+                )
+            metrics.MESSAGES_DELETED.inc(result.rowcount or 0)
+            return s.Empty()
         async with self._write("message.delete_many") as conn:
             queue = await self._queue(conn, req.project, req.queue)
             if queue is None:
                 return s.Empty()
             selected = sa.and_(messages.c.queue_id == queue.id, messages.c.id.in_(wanted))
-            if req.claim_ids is not None:
-                # message_delete_with_claim_id: every claim id given must hold a listed message.
-                held = set(
-                    (
-                        await conn.execute(
-                            sa.select(messages.c.claim_id).where(
-                                selected, messages.c.claim_id.is_not(None)
-                            )
+            # message_delete_with_claim_id: every claim id given must hold a listed message.
+            held = set(
+                (
+                    await conn.execute(
+                        sa.select(messages.c.claim_id).where(
+                            selected, messages.c.claim_id.is_not(None)
                         )
-                    ).scalars()
-                )
-                if any(claim_id not in held for claim_id in req.claim_ids):
-                    raise BadClaim(CLAIM_EXPIRED)
+                    )
+                ).scalars()
+            )
+            if any(claim_id not in held for claim_id in req.claim_ids):
+                raise BadClaim(CLAIM_EXPIRED)
             result = await conn.execute(messages.delete().where(selected))
         metrics.MESSAGES_DELETED.inc(result.rowcount or 0)
         return s.Empty()

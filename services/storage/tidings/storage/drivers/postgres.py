@@ -14,7 +14,8 @@ from tidings.storage.tables import queues
 
 class PostgresDriver(SqlDriver):
     dialect = "postgresql"
-    post_workers = 1
+    autocommit_reads = True
+    claims_in_one_statement = True
 
     def _create_engines(self) -> tuple[AsyncEngine, AsyncEngine]:
         engine = create_async_engine(
