@@ -217,34 +217,45 @@ class MessageOps(SqlBase):
     # ------------------------------------------------------------ reads
 
     async def message_list(self, req: s.MessageListRequest) -> s.MessageListReply:
+        marker: int | None = None
+        bad_marker = False
+        if req.marker is not None:
+            try:
+                marker = int(req.marker)
+            except ValueError:  # opaque to clients; anything else is an empty page
+                bad_marker = True
+        now = self.clock()
+        named = sa.and_(queues.c.project == req.project, queues.c.name == req.queue)
+        queue = sa.select(queues.c.metadata).where(named).cte("queue")
+        query = sa.select(messages).where(
+            messages.c.queue_id == sa.select(queues.c.id).where(named).scalar_subquery(),
+            messages.c.expires > now,
+        )
+        if marker is not None:
+            query = query.where(messages.c.seq > marker)
+        if not req.echo:
+            query = query.where(messages.c.client_id != req.client_id)
+        if not req.include_claimed:
+            query = query.where(unclaimed(now))
+        if not req.include_delayed:
+            # On a queue that is not delayed visible_at is the creation time, already past.
+            query = query.where(messages.c.visible_at <= now)
+        page = query.order_by(messages.c.seq).limit(req.limit).cte("page")
+        # One round trip: the queue (for its metadata) with its page of messages, if any.
+        statement = sa.select(queue.c.metadata, page).select_from(queue.outerjoin(page, sa.true()))
         async with self._read("message.list") as conn:
-            now = self.clock()
-            queue = await self._queue(conn, req.project, req.queue)
-            if queue is None:
-                return s.MessageListReply(messages=[])
-            marker: int | None = None
-            if req.marker is not None:
-                try:
-                    marker = int(req.marker)
-                except ValueError:  # opaque to clients; anything else is an empty page
-                    return s.MessageListReply(messages=[], delayed_queue=queue.delayed)
-            query = sa.select(messages).where(
-                messages.c.queue_id == queue.id, messages.c.expires > now
-            )
-            if marker is not None:
-                query = query.where(messages.c.seq > marker)
-            if not req.echo:
-                query = query.where(messages.c.client_id != req.client_id)
-            if not req.include_claimed:
-                query = query.where(unclaimed(now))
-            if queue.delayed and not req.include_delayed:
-                query = query.where(messages.c.visible_at <= now)
-            rows = (await conn.execute(query.order_by(messages.c.seq).limit(req.limit))).all()
+            found = (await conn.execute(statement)).all()
+        if not found:
+            return s.MessageListReply(messages=[])
+        delayed = QueueInfo.from_row(0, req.queue, found[0].metadata, 0).delayed
+        if bad_marker:
+            return s.MessageListReply(messages=[], delayed_queue=delayed)
+        rows = sorted((row for row in found if row.id is not None), key=lambda r: r.seq)
         return s.MessageListReply(
             messages=[self._message(row, now) for row in rows],
             marker=str(rows[-1].seq) if rows else None,
             markers=[str(row.seq) for row in rows],
-            delayed_queue=queue.delayed,
+            delayed_queue=delayed,
         )
 
     async def message_get(self, req: s.MessageGetRequest) -> s.MessageReply:
@@ -265,15 +276,17 @@ class MessageOps(SqlBase):
         wanted = list(dict.fromkeys(i for i in ids if is_id(i)))  # malformed ids: not found
         if not wanted:
             return []
+        now = self.clock()
+        queue_id = (
+            sa.select(queues.c.id)
+            .where(queues.c.project == project, queues.c.name == queue_name)
+            .scalar_subquery()
+        )
         async with self._read(operation) as conn:
-            now = self.clock()
-            queue = await self._queue(conn, project, queue_name)
-            if queue is None:
-                return []
             rows = (
                 await conn.execute(
                     sa.select(messages).where(
-                        messages.c.queue_id == queue.id,
+                        messages.c.queue_id == queue_id,
                         messages.c.id.in_(wanted),
                         messages.c.expires > now,
                     )
