@@ -1,0 +1,1 @@
+"""The notifier: delivers the notifications of queue subscriptions (webhooks, e-mail)."""

@@ -1,0 +1,113 @@
+"""The ways out: one webhook POST, one e-mail. Each attempt ends in an :class:`Outcome`.
+
+A webhook attempt succeeds on any status below 400. Connection errors, timeouts, 5xx, 408 and
+429 may be retried; other 4xx answers mean the request itself is refused, so retrying cannot
+help and the delivery is given up at once. (Zaqar retries only on exceptions, never on
+statuses; the issue asks for 5xx retries, which is what a receiver behind a load balancer
+needs.) An attempt is bounded by ``timeout`` as a whole, however the peer trickles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Literal
+
+import aiosmtplib
+import httpx
+
+Result = Literal["ok", "error", "timeout", "refused", "rejected"]
+RETRYABLE_STATUSES = frozenset({408, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    result: Result
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "ok"
+
+    @property
+    def retryable(self) -> bool:
+        return self.result in ("error", "timeout", "refused")
+
+
+def webhook_url(subscriber: str) -> str:
+    """``trust+https://...`` posts to ``https://...`` (the Keystone trust token comes later)."""
+    return subscriber.removeprefix("trust+")
+
+
+class WebhookChannel:
+    def __init__(self, client: httpx.AsyncClient, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+
+    async def send(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.post(url, content=body, headers=headers)
+        except TimeoutError:
+            return Outcome("timeout", f"no answer within {self._timeout:g} s")
+        except httpx.TimeoutException:
+            return Outcome("timeout", f"no answer within {self._timeout:g} s")
+        except httpx.ConnectError as exc:
+            return Outcome("refused", f"cannot connect: {exc}")
+        except httpx.HTTPError as exc:
+            return Outcome("error", f"{type(exc).__name__}: {exc}")
+        status = response.status_code
+        if status < 400:
+            return Outcome("ok")
+        error = f"HTTP {status}: {response.text[:200]}"
+        if status >= 500 or status in RETRYABLE_STATUSES:
+            return Outcome("error", error)
+        return Outcome("rejected", error)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: Literal["none", "starttls", "tls"]
+    username: str | None
+    password: str | None
+    timeout: float
+
+
+class MailChannel:
+    def __init__(self, config: SmtpConfig) -> None:
+        self._config = config
+
+    async def send(self, sender: str, to: str, subject: str, text: str) -> Outcome:
+        message = EmailMessage()
+        message["From"] = sender
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(text)
+        config = self._config
+        try:
+            await aiosmtplib.send(
+                message,
+                sender=sender or None,
+                recipients=[to],
+                hostname=config.host,
+                port=config.port,
+                use_tls=config.security == "tls",
+                start_tls=config.security == "starttls",
+                username=config.username,
+                password=config.password,
+                timeout=config.timeout,
+                tls_context=ssl.create_default_context() if config.security != "none" else None,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            return Outcome("rejected", f"recipient refused: {exc}")
+        except aiosmtplib.SMTPTimeoutError as exc:
+            return Outcome("timeout", f"SMTP timeout: {exc}")
+        except aiosmtplib.SMTPConnectError as exc:
+            return Outcome("refused", f"SMTP connect: {exc}")
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return Outcome("error", f"SMTP: {exc}")
+        return Outcome("ok")
