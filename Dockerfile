@@ -10,6 +10,8 @@
 #
 # Images run as uid 10001 (numeric, so Kubernetes' runAsNonRoot can verify it), log JSON lines,
 # and answer their HEALTHCHECK on /healthz with the interpreter they already carry (no curl).
+# `--log-level warning` only hides uvicorn's text lines from before the app sets up logging;
+# from then on TIDINGS_LOG_LEVEL governs uvicorn's records too, written as JSON.
 
 ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 
@@ -49,7 +51,7 @@ ENV TIDINGS_PORT=8888
 EXPOSE 8888
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8888/healthz', timeout=2)"]
-CMD ["python", "-m", "uvicorn", "--factory", "tidings.api.app:create_app", "--host", "0.0.0.0", "--port", "8888", "--no-server-header", "--no-access-log"]
+CMD ["python", "-m", "uvicorn", "--factory", "tidings.api.app:create_app", "--host", "0.0.0.0", "--port", "8888", "--no-server-header", "--no-access-log", "--log-level", "warning"]
 
 # ---------------------------------------------------------------- storage: probes/metrics on 8801
 FROM runtime AS storage
@@ -57,7 +59,7 @@ ENV TIDINGS_HTTP_PORT=8801
 EXPOSE 8801
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8801/healthz', timeout=2)"]
-CMD ["python", "-m", "uvicorn", "--factory", "tidings.storage.app:create_app", "--host", "0.0.0.0", "--port", "8801", "--no-server-header", "--no-access-log"]
+CMD ["python", "-m", "uvicorn", "--factory", "tidings.storage.app:create_app", "--host", "0.0.0.0", "--port", "8801", "--no-server-header", "--no-access-log", "--log-level", "warning"]
 
 # ---------------------------------------------------------------- migrate: schema upgrade, then exit
 FROM runtime AS migrate
@@ -69,7 +71,7 @@ ENV TIDINGS_PORT=9000
 EXPOSE 9000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9000/healthz', timeout=2)"]
-CMD ["python", "-m", "uvicorn", "--factory", "tidings.websocket.app:create_app", "--host", "0.0.0.0", "--port", "9000", "--no-server-header", "--no-access-log"]
+CMD ["python", "-m", "uvicorn", "--factory", "tidings.websocket.app:create_app", "--host", "0.0.0.0", "--port", "9000", "--no-server-header", "--no-access-log", "--log-level", "warning"]
 
 # ---------------------------------------------------------------- notifier: probes/metrics on 8821
 FROM runtime AS notifier
@@ -77,4 +79,4 @@ ENV TIDINGS_PORT=8821
 EXPOSE 8821
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8821/healthz', timeout=2)"]
-CMD ["python", "-m", "uvicorn", "--factory", "tidings.notifier.app:create_app", "--host", "0.0.0.0", "--port", "8821", "--no-server-header", "--no-access-log"]
+CMD ["python", "-m", "uvicorn", "--factory", "tidings.notifier.app:create_app", "--host", "0.0.0.0", "--port", "8821", "--no-server-header", "--no-access-log", "--log-level", "warning"]

@@ -21,12 +21,21 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+# uvicorn's own loggers, which it gives handlers of its own in its text format.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str = "-") -> None:
+        super().__init__()
+        self.service = service
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
+            "service": self.service,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
@@ -40,7 +49,7 @@ def configure_logging(service: str, fmt: str = "text", level: str = "INFO") -> N
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(service))
     else:
         handler.setFormatter(
             logging.Formatter(
@@ -50,3 +59,12 @@ def configure_logging(service: str, fmt: str = "text", level: str = "INFO") -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # uvicorn's records (errors, access lines) go through the same handler and format, so a
+    # production log is JSON throughout.
+    for name in UVICORN_LOGGERS:
+        server_logger = logging.getLogger(name)
+        if not server_logger.handlers and not server_logger.propagate:
+            continue  # switched off (uvicorn --no-access-log): keep it off
+        server_logger.handlers.clear()
+        server_logger.propagate = True
+        server_logger.setLevel(logging.NOTSET)

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=Schema)
 REQUEST_ID_HEADER = "Tidings-Request-Id"
+MAX_REQUEST_ID = 128  # characters of a request id taken from a message header
 
 
 class StorageClient:
@@ -100,7 +101,11 @@ class RpcServer:
 
     async def _serve(self, msg: Msg) -> None:
         operation = msg.subject[len(RPC_PREFIX) + 1 :]
-        token = request_id_var.set((msg.headers or {}).get(REQUEST_ID_HEADER, "-"))
+        # Any NATS client may publish under tidings.rpc.>: only known operations become label
+        # values, so a stray subject cannot grow the metric series without bound.
+        label = operation if operation in OPERATIONS else "unknown"
+        request_id = (msg.headers or {}).get(REQUEST_ID_HEADER, "-")[:MAX_REQUEST_ID]
+        token = request_id_var.set(request_id)
         started = time.perf_counter()
         outcome = "ok"
         try:
@@ -113,8 +118,10 @@ class RpcServer:
             outcome = "respond_failed"
             log.exception("could not answer %s", operation)
         finally:
-            metrics.RPC_SERVED.labels(operation, outcome).inc()
-            metrics.RPC_SERVE_LATENCY.labels(operation).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.RPC_SERVED.labels(label, outcome).inc()
+            metrics.RPC_SERVE_LATENCY.labels(label).observe(elapsed)
+            log.debug("served %s: %s in %.1f ms", label, outcome, elapsed * 1000)
             request_id_var.reset(token)
 
     async def _dispatch(self, operation: str, data: bytes) -> RpcReply:

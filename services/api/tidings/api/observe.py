@@ -7,6 +7,7 @@ from the scope after routing; unmatched paths share one label so cardinality sta
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -16,6 +17,10 @@ from tidings.common import metrics
 from tidings.common.logging import request_id_var
 
 REQUEST_ID_HEADER = b"x-openstack-request-id"
+# The id a gateway gives the request (ingress-nginx and Envoy send X-Request-ID): adopted, so
+# one id links the gateway's access log, our logs on every service and the response header.
+GATEWAY_REQUEST_ID_HEADER = b"x-request-id"
+_GATEWAY_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{8,64}$")
 UNMATCHED_ROUTE = "unmatched"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -28,7 +33,7 @@ class ObserveRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = f"req-{uuid.uuid4()}"
+        request_id = request_id_for(scope)
         token = request_id_var.set(request_id)
         header = (REQUEST_ID_HEADER, request_id.encode())
         status = 500
@@ -50,3 +55,11 @@ class ObserveRequests:
             metrics.HTTP_REQUESTS.labels(method, template, str(status)).inc()
             metrics.HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - started)
             request_id_var.reset(token)
+
+
+def request_id_for(scope: Scope) -> str:
+    """``req-`` and the gateway's id when it sent a well-formed one, else a fresh uuid."""
+    for name, value in scope.get("headers", ()):
+        if name == GATEWAY_REQUEST_ID_HEADER and _GATEWAY_REQUEST_ID.match(value):
+            return f"req-{value.decode()}"
+    return f"req-{uuid.uuid4()}"

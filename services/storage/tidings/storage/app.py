@@ -20,6 +20,7 @@ from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import RpcServer
 from tidings.common.runtime import freeze_startup_heap
+from tidings.storage.depth_metrics import DepthExporter
 from tidings.storage.drivers import create_driver
 from tidings.storage.handlers import build_handlers
 from tidings.storage.migrate import upgrade
@@ -53,11 +54,15 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
         relay = OutboxRelay(driver, connection, config.outbox_retry_after)
         driver.on_outbox_written = relay.notify
         sweeper = Sweeper(driver, config.sweeper_interval, config.sweeper_batch_size)
+        depth = DepthExporter(
+            driver, config.depth_metrics_interval, config.depth_metrics_max_series
+        )
         app.state.driver = driver
         app.state.nats = connection
         connection.start()
         relay.start()
         sweeper.start()
+        depth.start()
         log.info("storage serving %s", driver.dialect)
         freeze_startup_heap()
         try:
@@ -74,6 +79,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
             await connection.close()
             await server.drain()
             await sweeper.stop()
+            await depth.stop()
             await driver.close()
 
     app = FastAPI(title="Tidings storage", lifespan=lifespan)

@@ -33,6 +33,12 @@ class StorageSettings(CommonSettings):
     migrate_on_start: bool = True
     http_port: int = 8801
     events_duplicate_window: float = 120.0
+    depth_metrics_interval: float = Field(
+        15.0, ge=0, description="seconds between reads of the queue depth gauges; 0: off"
+    )
+    depth_metrics_max_series: int = Field(
+        100, ge=1, description="queues (and projects) with a depth series, deepest first"
+    )
 
     def resolved_database_url(self) -> str:
         """The URL with the async driver filled in (see :func:`normalise_database_url`)."""

@@ -6,11 +6,12 @@ from tidings.storage.drivers.claims import ClaimOps
 from tidings.storage.drivers.maintenance import MaintenanceOps
 from tidings.storage.drivers.messages import MessageOps
 from tidings.storage.drivers.queues import QueueOps
+from tidings.storage.drivers.stats_export import StatsExportOps
 from tidings.storage.drivers.subscriptions import SubscriptionOps
 
 
 # SubscriptionOps comes first: it fills QueueOps' purge hook and extends the sweep.
-class SqlDriver(SubscriptionOps, QueueOps, MessageOps, ClaimOps, MaintenanceOps):
+class SqlDriver(SubscriptionOps, QueueOps, MessageOps, ClaimOps, MaintenanceOps, StatsExportOps):
     # Group-commit workers: more than one lets a batch fill while another commits, on a
     # database that allows concurrent writers; fewer make bigger batches (less work per post).
     post_workers = 1

@@ -1,0 +1,116 @@
+"""Queue depth and oldest-message age as Prometheus gauges, refreshed in the background.
+
+The numbers come from :meth:`StatsExportOps.depth_snapshot`, taken every
+``TIDINGS_DEPTH_METRICS_INTERVAL`` seconds rather than on each scrape, so a burst of scrapes
+(several Prometheus replicas, a curious human) costs the database nothing extra. A collector
+exposes the latest snapshot whole: series of queues that dropped out of the top ``limit``
+vanish at once instead of lingering with a stale value, and a scrape never sees half an
+update. Series are bounded by ``TIDINGS_DEPTH_METRICS_MAX_SERIES`` per family; what was left
+out is counted in ``tidings_depth_metrics_omitted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from prometheus_client.core import REGISTRY, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from tidings.storage.drivers.stats_export import DepthSnapshot, StatsExportOps
+
+log = logging.getLogger(__name__)
+
+
+class DepthCollector(Collector):
+    def __init__(self) -> None:
+        self.snapshot: DepthSnapshot | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        snapshot = self.snapshot  # one read: a refresh swaps the whole object
+        queue_depth = GaugeMetricFamily(
+            "tidings_queue_depth_messages",
+            "Live messages in a queue (the deepest queues, up to the series limit)",
+            labels=["project", "queue"],
+        )
+        queue_age = GaugeMetricFamily(
+            "tidings_queue_oldest_message_age_seconds",
+            "Age of the oldest live message of a queue; 0 when the queue is empty",
+            labels=["project", "queue"],
+        )
+        project_depth = GaugeMetricFamily(
+            "tidings_project_depth_messages",
+            "Live messages in all queues of a project (the deepest projects, up to the limit)",
+            labels=["project"],
+        )
+        project_age = GaugeMetricFamily(
+            "tidings_project_oldest_message_age_seconds",
+            "Age of the oldest live message of a project; 0 when it has none",
+            labels=["project"],
+        )
+        omitted = GaugeMetricFamily(
+            "tidings_depth_metrics_omitted",
+            "Queues or projects left out of the depth series by the series limit",
+            labels=["kind"],
+        )
+        taken = GaugeMetricFamily(
+            "tidings_depth_metrics_snapshot_timestamp_seconds",
+            "When the depth series were last read from the database (unix time)",
+        )
+        if snapshot is not None:
+            for depth in snapshot.queues:
+                labels = [depth.project, depth.queue or ""]
+                queue_depth.add_metric(labels, depth.messages)
+                queue_age.add_metric(labels, depth.oldest_age)
+            for depth in snapshot.projects:
+                project_depth.add_metric([depth.project], depth.messages)
+                project_age.add_metric([depth.project], depth.oldest_age)
+            omitted.add_metric(["queue"], snapshot.omitted_queues)
+            omitted.add_metric(["project"], snapshot.omitted_projects)
+            taken.add_metric([], snapshot.taken_at)
+        yield from (queue_depth, queue_age, project_depth, project_age, omitted, taken)
+
+
+COLLECTOR = DepthCollector()
+REGISTRY.register(COLLECTOR)
+
+
+class DepthExporter:
+    """Refreshes :data:`COLLECTOR` every ``interval`` seconds while the service runs."""
+
+    def __init__(
+        self,
+        driver: StatsExportOps,
+        interval: float,
+        limit: int,
+        collector: DepthCollector = COLLECTOR,
+    ) -> None:
+        self._driver = driver
+        self._interval = interval
+        self._limit = limit
+        self._collector = collector
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._interval > 0:
+            self._task = asyncio.create_task(self._run(), name="depth-metrics")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def refresh(self) -> None:
+        self._collector.snapshot = await self._driver.depth_snapshot(self._limit)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Exception:  # a database outage: keep the last snapshot (its timestamp ages)
+                log.warning("depth metrics not refreshed", exc_info=True)
+            await asyncio.sleep(self._interval)
