@@ -28,6 +28,7 @@ from tidings.websocket.dispatch import Dispatcher
 from tidings.websocket.endpoint import serve_socket
 from tidings.websocket.fanout import Fanout
 from tidings.websocket.settings import WebsocketSettings
+from tidings.websocket.wire import RawSendCapture
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
             await connection.close()
 
     app = FastAPI(title="Tidings WebSocket API", lifespan=lifespan)
+    app.add_middleware(RawSendCapture)  # lets pushes skip the ASGI send chain (wire.py)
     app.include_router(common_metrics.router)
 
     @app.get("/healthz", include_in_schema=False)

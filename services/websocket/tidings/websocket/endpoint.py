@@ -21,6 +21,7 @@ from tidings.websocket.protocol import envelope
 from tidings.websocket.session import Session
 from tidings.websocket.settings import WebsocketSettings
 from tidings.websocket.subscriptions import SocketSubscriptions
+from tidings.websocket.wire import direct_wire
 
 
 async def _read_loop(
@@ -49,7 +50,7 @@ async def serve_socket(
     websocket: WebSocket, dispatcher: Dispatcher, fanout: Fanout, settings: WebsocketSettings
 ) -> None:
     await websocket.accept()
-    session = Session(websocket, settings.send_buffer_frames)
+    session = Session(websocket, settings.send_buffer_frames, direct_wire(websocket.scope))
     subscriptions = SocketSubscriptions(session, fanout)
     metrics.OPEN_SOCKETS.inc()
     writer = asyncio.create_task(session.write_loop())

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import JsonValue
+from websockets.frames import Frame, Opcode
 
 from tidings.common.events import MessagesPostedEvent, PostedMessage
 from tidings.websocket.protocol import Encoding, encode
@@ -47,13 +48,14 @@ def notification(
 class Notification:
     """One posted message as every subscribed socket of this replica receives it."""
 
-    __slots__ = ("_encoded", "created", "message", "queue")
+    __slots__ = ("_encoded", "_wire", "created", "message", "queue")
 
     def __init__(self, queue: str, message: PostedMessage, created: float) -> None:
         self.queue = queue
         self.message = message
         self.created = created  # commit time (storage clock), for the push latency metric
         self._encoded: dict[Encoding, str | bytes] = {}
+        self._wire: dict[Encoding, bytes] = {}
 
     def encoded(self, encoding: Encoding) -> str | bytes:
         data = self._encoded.get(encoding)
@@ -65,6 +67,18 @@ class Notification:
             )
             data = self._encoded[encoding] = encode(frame, encoding)
         return data
+
+    def wire(self, encoding: Encoding) -> bytes:
+        """The whole uncompressed WebSocket frame, as a server sends it (unmasked)."""
+        frame = self._wire.get(encoding)
+        if frame is None:
+            data = self.encoded(encoding)
+            if isinstance(data, str):
+                message = Frame(Opcode.TEXT, data.encode())
+            else:
+                message = Frame(Opcode.BINARY, data)
+            frame = self._wire[encoding] = message.serialize(mask=False, extensions=[])
+        return frame
 
 
 def notifications_of(event: MessagesPostedEvent) -> list[Notification]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections import deque
 from typing import Any
@@ -20,7 +19,9 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from tidings.websocket import metrics
+from tidings.websocket.notifications import Notification
 from tidings.websocket.protocol import Encoding, encode
+from tidings.websocket.wire import DirectWire
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,12 @@ SLOW_CONSUMER_REASON = "Send buffer overflow: the client does not read fast enou
 
 
 class Session:
-    def __init__(self, websocket: WebSocket, buffer_frames: int) -> None:
+    def __init__(
+        self, websocket: WebSocket, buffer_frames: int, wire: DirectWire | None = None
+    ) -> None:
         self.id = uuid.uuid4().hex
         self._websocket = websocket
+        self._wire = wire  # the fast path for pushes, when the server offers one (wire.py)
         self._limit = max(1, buffer_frames)
         # (encoded frame, commit time of a pushed message or None for a reply). A deque and a
         # wake-up future rather than an asyncio.Queue: this is the per-frame path of every push.
@@ -45,6 +49,23 @@ class Session:
     def send(self, value: Any, encoding: Encoding) -> bool:
         """Queue a reply frame without waiting; False once the socket is closing."""
         return self.send_encoded(encode(value, encoding), None)
+
+    def push(self, pushed: Notification, encoding: Encoding) -> bool:
+        """Send a notification frame now if nothing is ahead of it, else queue it."""
+        wire = self._wire
+        wakeup = self._wakeup
+        if (
+            wire is not None
+            and not self._frames
+            and wakeup is not None
+            and not wakeup.done()  # the writer is idle, not in the middle of a send
+            and not self.closing.is_set()
+            and wire.ready()
+        ):
+            wire.write(pushed, encoding)
+            metrics.PUSHES.record(pushed.created, direct=True)
+            return True
+        return self.send_encoded(pushed.encoded(encoding), pushed.created)
 
     def send_encoded(self, data: str | bytes, created: float | None = None) -> bool:
         """Queue an encoded frame (``created``: a push's commit time); never waits."""
@@ -75,21 +96,14 @@ class Session:
                 await self._wakeup
                 self._wakeup = None
                 continue
-            # Send everything buffered; the metrics are updated once per burst, not per frame.
-            pushes, oldest = 0, 0.0
-            while frames:
-                data, created = frames.popleft()
-                if isinstance(data, str):
-                    await self._websocket.send_text(data)
-                else:
-                    await self._websocket.send_bytes(data)
-                self._drained.set()
-                if created is not None:
-                    pushes += 1
-                    oldest = created if pushes == 1 else oldest
-            if pushes:
-                metrics.PUSHES.inc(pushes)
-                metrics.PUSH_LATENCY.observe(max(0.0, time.time() - oldest))
+            data, created = frames.popleft()
+            if isinstance(data, str):
+                await self._websocket.send_text(data)
+            else:
+                await self._websocket.send_bytes(data)
+            self._drained.set()
+            if created is not None:
+                metrics.PUSHES.record(created)
 
     async def room(self, frames: int) -> bool:
         """Wait until ``frames`` more fit in the buffer (paced producers); False if closing."""
