@@ -78,6 +78,7 @@ class EventConsumer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self.bound = asyncio.Event()  # the durable consumer exists and is being pulled
+        self._pull: JetStreamContext.PullSubscription | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -93,6 +94,10 @@ class EventConsumer:
         for task in self._loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._pull is not None:
+            # Our inbox goes now, so that draining the connection does not wait for it.
+            with contextlib.suppress(Exception):
+                await self._pull.unsubscribe()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -140,6 +145,7 @@ class EventConsumer:
 
     async def _pull_forever(self) -> None:
         _, pull = await self._subscribe()
+        self._pull = pull
         self.bound.set()
         last_lag = 0.0
         while True:

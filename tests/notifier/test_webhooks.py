@@ -1,0 +1,137 @@
+"""Webhook deliveries: the Zaqar payload, post_data and post_headers, the delivery id and the
+HMAC signature, two notifier replicas sharing the work, and given-up deliveries listed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections import Counter
+
+import httpx
+
+from tests.notifier.conftest import NotifierSuite, Tenant
+from tests.notifier.receivers import HttpReceiver
+
+TIMEOUT = 15.0
+
+
+def verify(secret: str, body: bytes, header: str) -> bool:
+    """What a receiver does with X-Tidings-Signature."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
+
+
+def test_payload_headers_and_signature(tenant: Tenant, receiver: HttpReceiver) -> None:
+    created = tenant.subscribe("orders", receiver.url + "/plain", ttl=600)
+    secret = tenant.http.get(
+        f"/v2/queues/orders/subscriptions/{created['subscription_id']}"
+    ).json()["signing_secret"]
+    assert secret == created["signing_secret"]
+    [message_id] = tenant.post("orders", {"event": "BackupStarted"})
+    [got] = receiver.wait_for(lambda r: len(r) >= 1, TIMEOUT)
+    assert got.path == "/plain"
+    assert json.loads(got.body) == {
+        "body": {"event": "BackupStarted"},
+        "ttl": 300,
+        "queue_name": "orders",
+        "Message_Type": "Notification",
+    }
+    assert got.headers["Content-Type"] == "application/json"
+    assert got.headers["X-Tidings-Message-Id"] == message_id
+    assert re.fullmatch(r"[0-9a-f]{32}", got.headers["X-Tidings-Delivery-Id"])
+    assert verify(secret, got.body, got.headers["X-Tidings-Signature"])
+    assert not verify(secret, got.body + b" ", got.headers["X-Tidings-Signature"])
+
+
+def test_post_data_and_post_headers(tenant: Tenant, receiver: HttpReceiver) -> None:
+    template = json.dumps({"messages": [{"body": "$zaqar_message$", "ttl": 60}]})
+    created = tenant.subscribe(
+        "relay",
+        receiver.url + "/relay",
+        options={"post_data": template, "post_headers": {"X-Project-ID": "elsewhere", "X-N": 7}},
+    )
+    tenant.post("relay", "hello")
+    [got] = receiver.wait_for(lambda r: len(r) >= 1, TIMEOUT)
+    assert json.loads(got.body) == {
+        "messages": [
+            {
+                "body": {
+                    "body": "hello",
+                    "ttl": 300,
+                    "queue_name": "relay",
+                    "Message_Type": "Notification",
+                },
+                "ttl": 60,
+            }
+        ]
+    }
+    assert got.headers["X-Project-ID"] == "elsewhere" and got.headers["X-N"] == "7"
+    assert verify(created["signing_secret"], got.body, got.headers["X-Tidings-Signature"])
+
+
+def test_each_message_reaches_each_subscriber_once_across_two_replicas(
+    notifier_suite: NotifierSuite, tenant: Tenant
+) -> None:
+    receivers = [HttpReceiver(), HttpReceiver()]
+    try:
+        for number, target in enumerate(receivers):
+            tenant.subscribe("fanout", f"{target.url}/r{number}")
+        ids: list[str] = []
+        for start in range(0, 120, 10):  # 12 posts: events spread over both replicas
+            ids += tenant.post("fanout", *range(start, start + 10))
+        for target in receivers:
+            got = target.wait_for(lambda r: len(r) >= len(ids), TIMEOUT)
+            by_message = Counter(r.headers["X-Tidings-Message-Id"] for r in got)
+            assert set(by_message) == set(ids)
+            assert set(by_message.values()) == {1}, "a notification was delivered twice"
+            assert len({r.headers["X-Tidings-Delivery-Id"] for r in got}) == len(ids)
+    finally:
+        for target in receivers:
+            target.stop()
+    delivered = [
+        metric(
+            service.url,
+            'tidings_notifier_deliveries_total{outcome="delivered",subscriber_type="webhook"}',
+        )
+        for service in notifier_suite.notifiers
+    ]
+    assert all(count > 0 for count in delivered), f"one replica did nothing: {delivered}"
+
+
+def metric(url: str, name: str) -> float:
+    for line in httpx.get(url + "/metrics", timeout=5).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_a_rejecting_receiver_is_given_up_at_once_and_listed(
+    tenant: Tenant, receiver: HttpReceiver
+) -> None:
+    receiver.behaviour.status = 404  # not retryable: the request itself is wrong
+    sid = tenant.subscribe("gone", receiver.url + "/nothing-here")["subscription_id"]
+    [message_id] = tenant.post("gone", {"n": 1})
+    receiver.wait_for(lambda r: len(r) >= 1, TIMEOUT)
+    path = f"/v2/queues/gone/subscriptions/{sid}/failed_deliveries"
+    listed = wait_for_failures(tenant, path, 1)
+    [record] = listed["failed_deliveries"]
+    assert record["message_id"] == message_id and record["attempts"] == 1
+    assert record["last_error"].startswith("HTTP 404")
+    assert record["subscriber"] == receiver.url + "/nothing-here"
+    assert record["delivery_id"] == receiver.snapshot()[0].headers["X-Tidings-Delivery-Id"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["failed"])
+    assert len(receiver.snapshot()) == 1  # no retries of a 4xx
+
+
+def wait_for_failures(tenant: Tenant, path: str, count: int) -> dict[str, list[dict[str, object]]]:
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        listed = tenant.http.get(path)
+        assert listed.status_code == 200, listed.text
+        body: dict[str, list[dict[str, object]]] = listed.json()
+        if len(body["failed_deliveries"]) >= count or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
