@@ -75,7 +75,7 @@ CMD ["python", "-m", "uvicorn", "--factory", "tidings.websocket.app:create_app",
 
 # ---------------------------------------------------------------- notifier: probes/metrics on 8821
 FROM runtime AS notifier
-ENV TIDINGS_PORT=8821
+ENV TIDINGS_PORT=8821 TIDINGS_HTTP_PORT=8821
 EXPOSE 8821
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8821/healthz', timeout=2)"]

