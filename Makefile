@@ -7,6 +7,8 @@
 #   make bench [ARGS=...]                      the benchmark (tidings-bench)
 #   make bench-ws [ARGS=...]                   the push benchmark (tidings-bench-ws)
 #   make lint                                  ruff (lint + format check) and mypy --strict
+#   make chart                                 the Helm chart's and Dockerfile's checks (tests/deploy;
+#                                              fetches the pinned, checksum-verified helm once)
 
 SHELL := /bin/bash
 
@@ -22,7 +24,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 PYTEST_ARGS ?= --durations=15
 
-.PHONY: install run test bench bench-ws lint
+.PHONY: install run test bench bench-ws lint chart
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required" >&2; exit 1; }
@@ -52,3 +54,6 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs services tools tests
+
+chart: $(STAMP)
+	$(BIN)/pytest tests/deploy
