@@ -135,15 +135,18 @@ class SmtpReceiver:
             self.mails.append((recipients, message))
             self._changed.notify_all()
 
-    def wait_for(self, count: int, timeout: float) -> list[tuple[list[str], Message]]:
+    def wait_for(self, recipient: str, count: int, timeout: float) -> list[Message]:
+        """The mails to ``recipient`` once there are ``count`` of them (the server is shared)."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while len(self.mails) < count:
+            while True:
+                mine = [mail for to, mail in self.mails if recipient in to]
+                if len(mine) >= count:
+                    return mine
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"smtp: {len(self.mails)} of {count} mails")
+                    raise AssertionError(f"smtp: {len(mine)} of {count} mails to {recipient}")
                 self._changed.wait(left)
-            return list(self.mails)
 
     def stop(self) -> None:
         self._controller.stop()

@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections import Counter
+from typing import Any
 
 import httpx
 
@@ -126,12 +127,12 @@ def test_a_rejecting_receiver_is_given_up_at_once_and_listed(
     assert len(receiver.snapshot()) == 1  # no retries of a 4xx
 
 
-def wait_for_failures(tenant: Tenant, path: str, count: int) -> dict[str, list[dict[str, object]]]:
+def wait_for_failures(tenant: Tenant, path: str, count: int) -> dict[str, list[dict[str, Any]]]:
     deadline = time.monotonic() + TIMEOUT
     while True:
         listed = tenant.http.get(path)
         assert listed.status_code == 200, listed.text
-        body: dict[str, list[dict[str, object]]] = listed.json()
+        body: dict[str, list[dict[str, Any]]] = listed.json()
         if len(body["failed_deliveries"]) >= count or time.monotonic() > deadline:
             return body
         time.sleep(0.1)
