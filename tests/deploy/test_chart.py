@@ -76,6 +76,9 @@ def test_each_service_gets_deployment_service_hpa_pdb_and_probes(
         assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        # Endpoints drop a stopping pod before it stops serving.
+        assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+        assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > 5
         assert chart.named("Service", name)["spec"]["ports"][0]["port"] == port
         hpa = chart.named("HorizontalPodAutoscaler", name)
         assert hpa["spec"]["scaleTargetRef"]["name"] == name
