@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ from tidings.common.errors import ServiceUnavailable
 from tidings.storage import metrics
 from tidings.storage.codec import BodyCipher
 from tidings.storage.drivers.queue_info import QueueInfo
+from tidings.storage.drivers.statements import QUEUE_BY_NAME
 from tidings.storage.settings import StorageSettings
 from tidings.storage.tables import queues
 
@@ -113,6 +114,21 @@ class SqlBase:
         async with self._transaction(engine, operation) as conn:
             yield conn
 
+    async def _fetch(
+        self, operation: str, statement: sa.Executable, params: dict[str, Any], *, write: bool
+    ) -> Sequence[Any]:
+        """Rows of ONE self-contained statement (see :meth:`_statement` for writes)."""
+        context = self._statement(operation) if write else self._read(operation)
+        async with context as conn:
+            return (await conn.execute(statement, params)).all()
+
+    async def _execute(
+        self, operation: str, statement: sa.Executable, params: dict[str, Any]
+    ) -> int:
+        """Run ONE self-contained writing statement; how many rows it affected."""
+        async with self._statement(operation) as conn:
+            return (await conn.execute(statement, params)).rowcount
+
     @asynccontextmanager
     async def _transaction(
         self, engine: AsyncEngine, operation: str
@@ -135,12 +151,8 @@ class SqlBase:
     async def _queue(
         self, conn: AsyncConnection, project: str, name: str, *, lock: bool = False
     ) -> QueueInfo | None:
-        query = sa.select(queues.c.id, queues.c.name, queues.c.metadata, queues.c.created).where(
-            queues.c.project == project, queues.c.name == name
-        )
-        if lock:
-            query = query.with_for_update()
-        row = (await conn.execute(query)).first()
+        query = QUEUE_BY_NAME.with_for_update() if lock else QUEUE_BY_NAME
+        row = (await conn.execute(query, {"p_project": project, "p_queue": name})).first()
         if row is None:
             return None
         return QueueInfo.from_row(row.id, row.name, row.metadata, row.created)

@@ -13,13 +13,14 @@ from tidings.common import schemas as s
 from tidings.common.errors import NotFound
 from tidings.storage import metrics
 from tidings.storage.drivers.base import SqlBase, is_id
-from tidings.storage.drivers.messages import unclaimed
 from tidings.storage.drivers.queue_info import QueueInfo
+from tidings.storage.drivers.statements import (
+    DEAD_LETTER_MARK,
+    claim_in_one_statement,
+    hold_values,
+    unclaimed,
+)
 from tidings.storage.tables import claims, messages, queues
-
-# A queue whose metadata names this key may dead-letter: its claims take the general path,
-# which looks at each message's claim count.
-DEAD_LETTER_MARK = '"_max_claim_count"'
 
 
 class ClaimOps(SqlBase):
@@ -61,56 +62,20 @@ class ClaimOps(SqlBase):
         """Find the queue, pick, hold and record the claim in one round trip.
 
         Returns None for a queue that may dead-letter: the general path decides per message.
-        The delay filter applies to every queue: on one that is not delayed, ``visible_at``
-        is the creation time, already past.
         """
         now = self.clock()
         claim_id = uuid.uuid4().hex
-        expires = now + req.ttl
-        named = sa.and_(queues.c.project == req.project, queues.c.name == req.queue)
-        queue = sa.select(queues.c.metadata).where(named).cte("queue")
-        claimable_queue = (
-            sa.select(queues.c.id)
-            .where(named, sa.not_(queues.c.metadata.contains(DEAD_LETTER_MARK, autoescape=True)))
-            .scalar_subquery()
-        )
-        picked = (
-            sa.select(messages.c.id)
-            .where(
-                messages.c.queue_id == claimable_queue,
-                messages.c.expires > now,
-                messages.c.visible_at <= now,
-                unclaimed(now),
-            )
-            .order_by(messages.c.seq)
-            .limit(req.limit)
-            .with_for_update(skip_locked=True)
-        )
-        held = (
-            messages.update()
-            .where(messages.c.id.in_(picked.scalar_subquery()))
-            .values(self._hold_values(claim_id, req.ttl, req.grace, expires))
-            .returning(*messages.c)
-            .cte("held")
-        )
-        recorded = claims.insert().from_select(
-            ["id", "queue_id", "ttl", "grace", "updated", "expires"],
-            sa.select(
-                sa.literal(claim_id),
-                claimable_queue,
-                sa.literal(req.ttl),
-                sa.literal(req.grace),
-                sa.literal(now),
-                sa.literal(expires),
-            ).where(sa.exists(sa.select(held.c.id))),
-        )
-        statement = (
-            sa.select(queue.c.metadata, held)
-            .select_from(queue.outerjoin(held, sa.true()))
-            .add_cte(recorded.cte("recorded"))
-        )
-        async with self._statement("claim.create") as conn:
-            rows = (await conn.execute(statement)).all()
+        params = {
+            "p_project": req.project,
+            "p_queue": req.queue,
+            "p_now": now,
+            "p_limit": req.limit,
+            "p_claim_id": claim_id,
+            "p_ttl": req.ttl,
+            "p_grace": req.grace,
+            "p_claim_expires": now + req.ttl,
+        }
+        rows = await self._fetch("claim.create", claim_in_one_statement(), params, write=True)
         if not rows:  # no such queue
             return s.ClaimCreateReply(claim_id=None, messages=[])
         if rows[0].id is None:
@@ -142,7 +107,7 @@ class ClaimOps(SqlBase):
             await conn.execute(
                 messages.update()
                 .where(messages.c.id.in_(picked.scalar_subquery()))
-                .values(self._hold_values(claim_id, req.ttl, req.grace, now + req.ttl))
+                .values(hold_values(claim_id, req.ttl, req.grace, now + req.ttl))
                 .returning(*messages.c)
             )
         ).all()
@@ -172,23 +137,12 @@ class ClaimOps(SqlBase):
             .where(messages.c.id.in_(to_claim))
             .values(
                 {
-                    **self._hold_values(claim_id, req.ttl, req.grace, now + req.ttl),
+                    **hold_values(claim_id, req.ttl, req.grace, now + req.ttl),
                     "claim_count": messages.c.claim_count + 1,
                 }
             )
         )
         return await self._held_messages(conn, claim_id, now)
-
-    @staticmethod
-    def _hold_values(claim_id: str, ttl: int, grace: int, claim_expires: float) -> dict[str, Any]:
-        """Point messages at the claim and keep them alive until the claim ends + grace."""
-        dies_first = messages.c.expires < claim_expires
-        return {
-            "claim_id": claim_id,
-            "claim_expires": claim_expires,
-            "expires": sa.case((dies_first, claim_expires + grace), else_=messages.c.expires),
-            "ttl": sa.case((dies_first, ttl + grace), else_=messages.c.ttl),
-        }
 
     async def _held_messages(
         self, conn: AsyncConnection, claim_id: str, now: float
@@ -288,7 +242,7 @@ class ClaimOps(SqlBase):
             await conn.execute(
                 messages.update()
                 .where(messages.c.claim_id == claim.id, messages.c.expires > now)
-                .values(self._hold_values(claim.id, req.ttl, req.grace, expires))
+                .values(hold_values(claim.id, req.ttl, req.grace, expires))
             )
         return s.Empty()
 

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from tidings.storage.drivers.base import SqlBase
 from tidings.storage.drivers.messages import OutboxEvent
+from tidings.storage.drivers.statements import DELETE_EVENTS
 from tidings.storage.tables import claims, messages, outbox
 
 
@@ -43,5 +44,4 @@ class MaintenanceOps(SqlBase):
         """Forget published events: JetStream holds them now (and drops a republished copy)."""
         if not event_ids:
             return
-        async with self._statement("outbox.delete") as conn:
-            await conn.execute(outbox.delete().where(outbox.c.event_id.in_(event_ids)))
+        await self._execute("outbox.delete", DELETE_EVENTS, {"p_event_ids": event_ids})

@@ -19,16 +19,20 @@ from tidings.storage.batcher import GroupCommitter
 from tidings.storage.codec import checksum
 from tidings.storage.drivers.base import SqlBase, is_id
 from tidings.storage.drivers.queue_info import QueueInfo
-from tidings.storage.tables import messages, outbox, queues
+from tidings.storage.drivers.statements import (
+    BUMP_SEQUENCE,
+    DELETE_MESSAGES_BY_ID,
+    INSERT_EVENTS,
+    INSERT_MESSAGES,
+    MESSAGES_BY_ID,
+    message_page,
+    unclaimed,
+)
+from tidings.storage.tables import messages, queues
 
 CLAIM_EXPIRED = "The specified claim does not exist or has expired."
 NOT_CLAIMED = "A claim was specified, but the message is not currently claimed."
 CLAIMED = "This message is claimed; it cannot be deleted without a valid claim ID."
-
-
-def unclaimed(now: float) -> sa.ColumnElement[bool]:
-    """No live claim holds the message (a stale claim id may remain after expiry)."""
-    return sa.or_(messages.c.claim_id.is_(None), messages.c.claim_expires <= now)
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,10 @@ class MessageOps(SqlBase):
                     if event is not None:
                         events.append(event)
             if message_rows:
-                await conn.execute(messages.insert(), message_rows)
+                await conn.execute(INSERT_MESSAGES, message_rows)
             if events:
                 await conn.execute(
-                    outbox.insert(),
+                    INSERT_EVENTS,
                     [
                         {
                             "event_id": e.event_id,
@@ -113,18 +117,11 @@ class MessageOps(SqlBase):
         total = sum(len(req.messages) for req in batch)
         # Bumping last_seq takes the queue row lock until commit, so posts to one queue commit
         # in sequence order and a reader paging by marker can never skip a later-visible one.
-        bump = (
-            queues.update()
-            .where(queues.c.project == project, queues.c.name == name)
-            .values(last_seq=queues.c.last_seq + total)
-            .returning(
-                queues.c.id, queues.c.name, queues.c.metadata, queues.c.created, queues.c.last_seq
-            )
-        )
-        row = (await conn.execute(bump)).first()
+        bump = {"p_project": project, "p_queue": name, "p_count": total}
+        row = (await conn.execute(BUMP_SEQUENCE, bump)).first()
         if row is None:  # lazy queue: posting creates it (spec 2.5)
             await self._ensure_queue(conn, project, name)
-            row = (await conn.execute(bump)).one()
+            row = (await conn.execute(BUMP_SEQUENCE, bump)).one()
         queue = QueueInfo.from_row(row.id, row.name, row.metadata, row.created)
         now = self.clock()
         next_seq = int(row.last_seq) - total + 1
@@ -224,27 +221,22 @@ class MessageOps(SqlBase):
                 marker = int(req.marker)
             except ValueError:  # opaque to clients; anything else is an empty page
                 bad_marker = True
-        now = self.clock()
-        named = sa.and_(queues.c.project == req.project, queues.c.name == req.queue)
-        queue = sa.select(queues.c.metadata).where(named).cte("queue")
-        query = sa.select(messages).where(
-            messages.c.queue_id == sa.select(queues.c.id).where(named).scalar_subquery(),
-            messages.c.expires > now,
+        statement = message_page(
+            after_marker=marker is not None,
+            echo=req.echo,
+            include_claimed=req.include_claimed,
+            include_delayed=req.include_delayed,
         )
-        if marker is not None:
-            query = query.where(messages.c.seq > marker)
-        if not req.echo:
-            query = query.where(messages.c.client_id != req.client_id)
-        if not req.include_claimed:
-            query = query.where(unclaimed(now))
-        if not req.include_delayed:
-            # On a queue that is not delayed visible_at is the creation time, already past.
-            query = query.where(messages.c.visible_at <= now)
-        page = query.order_by(messages.c.seq).limit(req.limit).cte("page")
-        # One round trip: the queue (for its metadata) with its page of messages, if any.
-        statement = sa.select(queue.c.metadata, page).select_from(queue.outerjoin(page, sa.true()))
-        async with self._read("message.list") as conn:
-            found = (await conn.execute(statement)).all()
+        now = self.clock()
+        params = {
+            "p_project": req.project,
+            "p_queue": req.queue,
+            "p_now": now,
+            "p_limit": req.limit,
+            "p_marker": marker,
+            "p_client_id": req.client_id,
+        }
+        found = await self._fetch("message.list", statement, params, write=False)
         if not found:
             return s.MessageListReply(messages=[])
         delayed = QueueInfo.from_row(0, req.queue, found[0].metadata, 0).delayed
@@ -277,21 +269,8 @@ class MessageOps(SqlBase):
         if not wanted:
             return []
         now = self.clock()
-        queue_id = (
-            sa.select(queues.c.id)
-            .where(queues.c.project == project, queues.c.name == queue_name)
-            .scalar_subquery()
-        )
-        async with self._read(operation) as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(messages).where(
-                        messages.c.queue_id == queue_id,
-                        messages.c.id.in_(wanted),
-                        messages.c.expires > now,
-                    )
-                )
-            ).all()
+        params = {"p_project": project, "p_queue": queue_name, "p_ids": wanted, "p_now": now}
+        rows = await self._fetch(operation, MESSAGES_BY_ID, params, write=False)
         by_id = {row.id: row for row in rows}
         return [self._message(by_id[i], now) for i in wanted if i in by_id]
 
@@ -335,18 +314,9 @@ class MessageOps(SqlBase):
         if not wanted:
             return s.Empty()
         if req.claim_ids is None:  # the common case: one statement, no queue lookup first
-            queue_id = (
-                sa.select(queues.c.id)
-                .where(queues.c.project == req.project, queues.c.name == req.queue)
-                .scalar_subquery()
-            )
-            async with self._statement("message.delete_many") as conn:
-                result = await conn.execute(
-                    messages.delete().where(
-                        messages.c.queue_id == queue_id, messages.c.id.in_(wanted)
-                    )
-                )
-            metrics.MESSAGES_DELETED.inc(result.rowcount or 0)
+            params = {"p_project": req.project, "p_queue": req.queue, "p_ids": wanted}
+            deleted = await self._execute("message.delete_many", DELETE_MESSAGES_BY_ID, params)
+            metrics.MESSAGES_DELETED.inc(deleted)
             return s.Empty()
         async with self._write("message.delete_many") as conn:
             queue = await self._queue(conn, req.project, req.queue)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tidings.storage import metrics
+from tidings.storage.drivers.pg_executor import PgExecutor
 from tidings.storage.drivers.sql import SqlDriver
 from tidings.storage.tables import queues
 
@@ -31,6 +35,49 @@ class PostgresDriver(SqlDriver):
         # Reads run in autocommit: under READ COMMITTED every statement takes its own snapshot
         # anyway, so BEGIN and COMMIT would only add two round trips to each read.
         return engine, engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    _executor: PgExecutor | None = None
+
+    async def open_engines(self) -> None:
+        await super().open_engines()
+        if self._executor is None:
+            self._executor = PgExecutor(
+                self.url,
+                min_size=2,
+                max_size=self.settings.pool_size + self.settings.pool_max_overflow,
+            )
+            await self._executor.open()
+
+    async def close_engines(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await executor.close()
+        await super().close_engines()
+
+    def _running_executor(self) -> PgExecutor:
+        if self._executor is None:
+            raise RuntimeError("driver is not open")
+        return self._executor
+
+    # The one-statement operations skip SQLAlchemy's execution layer (see pg_executor).
+
+    async def _fetch(
+        self, operation: str, statement: sa.Executable, params: dict[str, Any], *, write: bool
+    ) -> Sequence[Any]:
+        started = time.perf_counter()
+        try:
+            return await self._running_executor().fetch(statement, params)
+        finally:
+            metrics.QUERY_LATENCY.labels(operation).observe(time.perf_counter() - started)
+
+    async def _execute(
+        self, operation: str, statement: sa.Executable, params: dict[str, Any]
+    ) -> int:
+        started = time.perf_counter()
+        try:
+            return await self._running_executor().execute(statement, params)
+        finally:
+            metrics.QUERY_LATENCY.labels(operation).observe(time.perf_counter() - started)
 
     def _insert(self, table: sa.Table) -> Any:
         return insert(table)

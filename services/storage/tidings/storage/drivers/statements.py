@@ -1,0 +1,157 @@
+"""The hot statements, built once with bind parameters and reused for every request.
+
+Building a SQLAlchemy statement (coercing every clause, proxying the columns of each CTE) costs
+far more than executing a cached one: about a millisecond for the list query. So the
+statements every post, list, claim and delete runs are built here once per shape, with bind
+parameters for every value, and executed with a parameter dict. The shapes with optional
+filters are cached per combination of flags.
+
+Parameter names carry a ``p_`` prefix (an UPDATE reserves the bare column names):
+``p_project``, ``p_queue``, ``p_now``, ``p_limit`` and the ones each statement lists.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from tidings.storage.tables import claims, messages, outbox, queues
+
+# A queue whose metadata names this key may dead-letter: its claims take the general path,
+# which looks at each message's claim count.
+DEAD_LETTER_MARK = '"_max_claim_count"'
+
+_now: sa.BindParameter[float] = sa.bindparam("p_now", type_=sa.Double())
+_named = sa.and_(
+    queues.c.project == sa.bindparam("p_project"), queues.c.name == sa.bindparam("p_queue")
+)
+_queue_id = sa.select(queues.c.id).where(_named).scalar_subquery()
+
+
+def unclaimed(now: Any) -> sa.ColumnElement[bool]:
+    """No live claim holds the message (a stale claim id may remain after expiry)."""
+    return sa.or_(messages.c.claim_id.is_(None), messages.c.claim_expires <= now)
+
+
+def hold_values(claim_id: Any, ttl: Any, grace: Any, claim_expires: Any) -> dict[str, Any]:
+    """Point messages at the claim and keep them alive until the claim ends + grace."""
+    dies_first = messages.c.expires < claim_expires
+    return {
+        "claim_id": claim_id,
+        "claim_expires": claim_expires,
+        "expires": sa.case((dies_first, claim_expires + grace), else_=messages.c.expires),
+        "ttl": sa.case((dies_first, ttl + grace), else_=messages.c.ttl),
+    }
+
+
+# The queue's reserved-metadata view, by name.
+QUEUE_BY_NAME = sa.select(queues.c.id, queues.c.name, queues.c.metadata, queues.c.created).where(
+    _named
+)
+
+# Reserve ``p_count`` sequence numbers; the row lock it takes orders the queue's posts.
+BUMP_SEQUENCE = (
+    queues.update()
+    .where(_named)
+    .values(last_seq=queues.c.last_seq + sa.bindparam("p_count", type_=sa.BigInteger()))
+    .returning(queues.c.id, queues.c.name, queues.c.metadata, queues.c.created, queues.c.last_seq)
+)
+
+INSERT_MESSAGES = messages.insert()
+INSERT_EVENTS = outbox.insert()
+DELETE_EVENTS = outbox.delete().where(
+    outbox.c.event_id.in_(sa.bindparam("p_event_ids", expanding=True))
+)
+
+# Messages by id (``p_ids``), live ones only, of the named queue.
+MESSAGES_BY_ID = sa.select(messages).where(
+    messages.c.queue_id == _queue_id,
+    messages.c.id.in_(sa.bindparam("p_ids", expanding=True)),
+    messages.c.expires > _now,
+)
+
+# Delete messages by id (``p_ids``) of the named queue, whatever their claims.
+DELETE_MESSAGES_BY_ID = messages.delete().where(
+    messages.c.queue_id == _queue_id, messages.c.id.in_(sa.bindparam("p_ids", expanding=True))
+)
+
+
+@cache
+def message_page(
+    *, after_marker: bool, echo: bool, include_claimed: bool, include_delayed: bool
+) -> sa.Select[Any]:
+    """The queue's metadata joined to one page of its messages (none: the queue is missing).
+
+    Parameters: ``p_marker`` (when ``after_marker``), ``p_client_id`` (unless ``echo``). On a
+    queue that is not delayed ``visible_at`` is the creation time, so the delay filter can
+    apply to every queue.
+    """
+    queue = sa.select(queues.c.metadata).where(_named).cte("queue")
+    query = sa.select(messages).where(messages.c.queue_id == _queue_id, messages.c.expires > _now)
+    if after_marker:
+        query = query.where(messages.c.seq > sa.bindparam("p_marker", type_=sa.BigInteger()))
+    if not echo:
+        query = query.where(messages.c.client_id != sa.bindparam("p_client_id"))
+    if not include_claimed:
+        query = query.where(unclaimed(_now))
+    if not include_delayed:
+        query = query.where(messages.c.visible_at <= _now)
+    page = (
+        query.order_by(messages.c.seq)
+        .limit(sa.bindparam("p_limit", type_=sa.Integer()))
+        .cte("page")
+    )
+    return sa.select(queue.c.metadata, page).select_from(queue.outerjoin(page, sa.true()))
+
+
+@cache
+def claim_in_one_statement() -> sa.Select[Any]:
+    """Find the queue, pick, hold and record a claim: one statement (PostgreSQL's DML CTEs).
+
+    Parameters: ``p_claim_id``, ``p_ttl``, ``p_grace``, ``p_claim_expires``. Answers the queue's
+    metadata joined to the held messages; no row: no such queue; one row without a message:
+    nothing to claim, or a queue that may dead-letter (its metadata holds
+    :data:`DEAD_LETTER_MARK`), which this statement leaves alone.
+    """
+    claim_id = sa.bindparam("p_claim_id", type_=sa.String())
+    ttl = sa.bindparam("p_ttl", type_=sa.Integer())
+    grace = sa.bindparam("p_grace", type_=sa.Integer())
+    expires: sa.BindParameter[float] = sa.bindparam("p_claim_expires", type_=sa.Double())
+    queue = sa.select(queues.c.metadata).where(_named).cte("queue")
+    claimable_queue = (
+        sa.select(queues.c.id)
+        .where(_named, sa.not_(queues.c.metadata.contains(DEAD_LETTER_MARK, autoescape=True)))
+        .scalar_subquery()
+    )
+    picked = (
+        sa.select(messages.c.id)
+        .where(
+            messages.c.queue_id == claimable_queue,
+            messages.c.expires > _now,
+            messages.c.visible_at <= _now,
+            unclaimed(_now),
+        )
+        .order_by(messages.c.seq)
+        .limit(sa.bindparam("p_limit", type_=sa.Integer()))
+        .with_for_update(skip_locked=True)
+    )
+    held = (
+        messages.update()
+        .where(messages.c.id.in_(picked.scalar_subquery()))
+        .values(hold_values(claim_id, ttl, grace, expires))
+        .returning(*messages.c)
+        .cte("held")
+    )
+    recorded = claims.insert().from_select(
+        ["id", "queue_id", "ttl", "grace", "updated", "expires"],
+        sa.select(claim_id, claimable_queue, ttl, grace, _now, expires).where(
+            sa.exists(sa.select(held.c.id))
+        ),
+    )
+    return (
+        sa.select(queue.c.metadata, held)
+        .select_from(queue.outerjoin(held, sa.true()))
+        .add_cte(recorded.cte("recorded"))
+    )
