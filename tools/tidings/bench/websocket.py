@@ -57,6 +57,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--body-bytes", type=int, default=100, help="padding in each message")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds to wait for stragglers")
     parser.add_argument("--p99-target", type=float, default=100.0, help="milliseconds")
+    parser.add_argument(
+        "--cpu-pid",
+        type=int,
+        action="append",
+        default=[],
+        help="a local process (e.g. the websocket replica) whose CPU time during the posting "
+        "phase to print, also per frame received; repeat for several",
+    )
     args = parser.parse_args(argv)
     args.ws_url = args.ws_url or ["ws://127.0.0.1:9000"]
     if args.sockets < 1 or args.rate <= 0 or args.duration <= 0:
@@ -185,15 +193,31 @@ async def _run(args: argparse.Namespace) -> int:
     listeners = await _open_sockets(args.ws_url, args.sockets, run, project, queue)
     print(f"subscribed {len(listeners)} sockets in {time.perf_counter() - began:.1f} s")
     try:
+        cpu_before = {pid: _cpu_seconds(pid) for pid in args.cpu_pid}
+        own_before = time.process_time()
         log = await _post(args, run, project, queue)
         acknowledged = set(log.acknowledged or [])
         expected = len(acknowledged) * len(listeners)
         await _await_stragglers(listeners, expected, args.grace)
+        cpu = {pid: _cpu_seconds(pid) - before for pid, before in cpu_before.items()}
+        own = time.process_time() - own_before
         closed_early = sum(listener.closed.done() for listener in listeners)
     finally:
         for listener in listeners:
             listener.close()
-    return _report(args, listeners, log, acknowledged, expected, closed_early)
+    status = _report(args, listeners, log, acknowledged, expected, closed_early)
+    frames = max(1, sum(len(listener.received.seen) for listener in listeners))
+    print(f"cpu of this client: {own:.2f} s, {own / frames * 1e6:.1f} us per frame received")
+    for pid, seconds in cpu.items():
+        print(f"cpu of pid {pid}: {seconds:.2f} s, {seconds / frames * 1e6:.1f} us per frame")
+    return status
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a local process, from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _report(

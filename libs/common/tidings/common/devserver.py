@@ -7,7 +7,7 @@ Starts, in order and each only once the previous one is ready:
    running NATS;
 2. every service of :data:`SERVICES` that is installed, as ``python -m uvicorn --factory``
    children, storage first (SQLite in ``<data dir>/tidings.db`` unless a database URL is given),
-   then the REST api on 127.0.0.1:8888 (then websocket and notifier once they exist).
+   then the notifier, the REST api on 127.0.0.1:8888 and the WebSocket API on 127.0.0.1:9000.
 
 Replica ``i`` (from 0) of a service listens on the service's port + ``i``: api replicas are on
 8888, 8889, ... rather than sharing one port with SO_REUSEPORT, so each replica can be probed,
@@ -353,7 +353,8 @@ def redact(url: str) -> str:
 def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Options:
     parser = argparse.ArgumentParser(
         prog="tidings-run",
-        description="Run NATS, storage and the Zaqar v2 REST api on this machine.",
+        description="Run NATS, storage, the notifier and the Zaqar v2 REST and WebSocket APIs "
+        "on this machine.",
     )
     parser.add_argument(
         "--data-dir",
