@@ -14,6 +14,7 @@ import contextlib
 import logging
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -50,8 +51,9 @@ class Session:
         """Queue a reply frame without waiting; False once the socket is closing."""
         return self.send_encoded(encode(value, encoding), None)
 
-    def push(self, pushed: Notification, encoding: Encoding) -> bool:
-        """Send a notification frame now if nothing is ahead of it, else queue it."""
+    def push(self, notifications: Sequence[Notification], encoding: Encoding) -> bool:
+        """Send notification frames now (in one write) if nothing is ahead of them, else queue
+        them; False once the socket is closing."""
         wire = self._wire
         wakeup = self._wakeup
         if (
@@ -62,10 +64,14 @@ class Session:
             and not self.closing.is_set()
             and wire.ready()
         ):
-            wire.write(pushed, encoding)
-            metrics.PUSHES.record(pushed.created, direct=True)
+            wire.write(notifications, encoding)
+            for pushed in notifications:
+                metrics.PUSHES.record(pushed.created, direct=True)
             return True
-        return self.send_encoded(pushed.encoded(encoding), pushed.created)
+        for pushed in notifications:
+            if not self.send_encoded(pushed.encoded(encoding), pushed.created):
+                return False
+        return True
 
     def send_encoded(self, data: str | bytes, created: float | None = None) -> bool:
         """Queue an encoded frame (``created``: a push's commit time); never waits."""

@@ -68,19 +68,18 @@ class SocketSubscription:
     def deliver(self, notifications: Sequence[Notification], now: float) -> None:
         if now >= self.created + self.ttl:  # expired(), inlined: this runs once per socket
             return
-        for pushed in notifications:
-            if self._buffer is None:
-                self._push(pushed)
-            elif len(self._buffer) < self._buffer_limit:
-                self._buffer.append(pushed)
-            else:
-                self.session.abort(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON)
-                return
+        if self._buffer is None:
+            self._push(notifications)
+        elif len(self._buffer) + len(notifications) <= self._buffer_limit:
+            self._buffer.extend(notifications)
+        else:
+            self.session.abort(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON)
 
-    def _push(self, pushed: Notification) -> None:
-        if self._already_replayed(pushed.message):
-            return
-        self.session.push(pushed, self.encoding)
+    def _push(self, notifications: Sequence[Notification]) -> None:
+        if self._replayed or self._backlog_end is not None:  # only after a resume
+            notifications = [n for n in notifications if not self._already_replayed(n.message)]
+        if notifications:
+            self.session.push(notifications, self.encoding)
 
     def _already_replayed(self, message: PostedMessage) -> bool:
         if message.id in self._replayed:
@@ -110,8 +109,7 @@ class SocketSubscription:
         if self._backlog_end is None and resumed_from is not None and resumed_from.isdigit():
             self._backlog_end = int(resumed_from)  # nothing replayed: the client has it all
         buffered, self._buffer = self._buffer or [], None
-        for pushed in buffered:
-            self._push(pushed)
+        self._push(buffered)
 
 
 class SocketSubscriptions:

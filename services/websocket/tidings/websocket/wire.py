@@ -21,6 +21,7 @@ uvicorn or websockets silently disables the fast path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -62,17 +63,22 @@ class DirectWire:
             and not protocol.transport.is_closing()
         )
 
-    def write(self, pushed: Notification, encoding: Encoding) -> None:
+    def write(self, notifications: Sequence[Notification], encoding: Encoding) -> None:
+        """The frames of ``notifications``, in order, in one write (one system call)."""
         protocol = self._protocol
         conn = protocol.conn
         if not conn.extensions:
-            protocol.transport.write(pushed.wire(encoding))
+            if len(notifications) == 1:
+                protocol.transport.write(notifications[0].wire(encoding))
+            else:
+                protocol.transport.write(b"".join(n.wire(encoding) for n in notifications))
             return
-        data = pushed.encoded(encoding)
-        if isinstance(data, str):
-            conn.send_text(data.encode())
-        else:
-            conn.send_binary(data)
+        for pushed in notifications:
+            data = pushed.encoded(encoding)
+            if isinstance(data, str):
+                conn.send_text(data.encode())
+            else:
+                conn.send_binary(data)
         protocol.transport.write(b"".join(conn.data_to_send()))
 
 
