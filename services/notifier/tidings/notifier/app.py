@@ -39,6 +39,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("notifier", config.log_format, config.log_level)
+        # httpx logs every request at INFO: one line per delivery attempt is metrics' job.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         if config.require_confirmation and not config.signed_url_secret_key:
             log.warning("require_confirmation needs TIDINGS_SIGNED_URL_SECRET_KEY; it is off")
 
