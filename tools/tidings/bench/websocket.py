@@ -5,7 +5,8 @@ Usage: start the suite, then
         --sockets 1000 --rate 100 --duration 10
 Opens ``--sockets`` sockets (spread round-robin over every ``--ws-url``, e.g. two replicas),
 subscribes each to one queue with ``subscription_create`` without a subscriber, then posts one
-message at a time through REST at ``--rate`` posts/s for ``--duration`` seconds. Each message
+message at a time through REST at ``--rate`` posts/s for ``--duration`` seconds (from a
+process of its own, so receiving cannot delay posting; see ws_poster.py). Each message
 body carries the post number and the poster's clock at sending; each socket records the delay
 until its notification frame arrived. Prints latency p50/p99/max, frames/s and lost,
 duplicated and out-of-order frames. Bounded in count (``--duration`` x ``--rate`` posts, at most
@@ -18,23 +19,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import resource
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
 
-import orjson
-
-from tidings.bench.http_client import Connection
 from tidings.bench.machine import describe_machine
 from tidings.bench.stats import PhaseResult
 from tidings.bench.ws_listener import ListenerProtocol, open_listener
+from tidings.bench.ws_poster import PostLog, PostPlan, post_in_process
 
 CONNECT_BATCH = 50  # sockets opened at once: the server sees a burst, not a stampede
 CONNECT_TIMEOUT = 10.0  # seconds per socket for handshake + subscription_create
-POST_CONNECTIONS = 8  # HTTP keep-alive connections the poster may use at once
 FD_HEADROOM = 64  # files besides the sockets (HTTP connections, stdio, the loop)
 
 
@@ -83,16 +82,6 @@ def _raise_fd_limit(sockets: int) -> None:
             raise SystemExit(f"the fd limit ({hard}) is too low for {sockets} sockets")
 
 
-@dataclass
-class PostLog:
-    sent: int = 0
-    failed: int = 0
-    late: int = 0  # posts that left more than one interval after their scheduled time
-    first: float = 0.0
-    last: float = 0.0
-    acknowledged: list[int] | None = None  # post numbers the api answered 201 to
-
-
 async def _open_sockets(
     urls: list[str], count: int, run: str, project: str, queue: str
 ) -> list[ListenerProtocol]:
@@ -118,63 +107,17 @@ async def _open_sockets(
     return listeners
 
 
-async def _post(args: argparse.Namespace, run: str, project: str, queue: str) -> PostLog:
-    """Post ``rate x duration`` single messages on a fixed schedule, each stamped when sent."""
-    total = min(int(args.rate * args.duration), args.max_posts)
-    interval = 1.0 / args.rate
-    headers = {"Client-ID": str(uuid.uuid4()), "X-Project-ID": project}
-    idle: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(POST_CONNECTIONS):
-        idle.put_nowait(Connection(args.url, headers))
-    path = f"/v2/queues/{queue}/messages"
-    pad = "x" * args.body_bytes
-    log = PostLog(acknowledged=[])
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def post(number: int, scheduled: float) -> None:
-        conn = await idle.get()
-        try:
-            sent = time.perf_counter()
-            if sent - scheduled > interval:
-                log.late += 1
-            body = {"run": run, "i": number, "t": sent, "pad": pad}
-            payload = orjson.dumps({"messages": [{"body": body, "ttl": 300}]})
-            try:
-                response = await conn.request("POST", path, payload)
-            except (ConnectionError, OSError, asyncio.IncompleteReadError):
-                await conn.close()
-                log.failed += 1
-                return
-            if response.status == 201 and log.acknowledged is not None:
-                log.acknowledged.append(number)
-            else:
-                log.failed += 1
-        finally:
-            idle.put_nowait(conn)
-
-    log.first = time.perf_counter()
-    for number in range(total):
-        scheduled = log.first + number * interval
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = asyncio.create_task(post(number, scheduled))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        log.sent += 1
-    if tasks:
-        await asyncio.wait(tasks, timeout=CONNECT_TIMEOUT)
-    for task in tasks:
-        task.cancel()
-    log.last = time.perf_counter()
-    while not idle.empty():
-        await idle.get_nowait().close()
-    return log
+async def _post_elsewhere(plan: PostPlan) -> PostLog:
+    """Run the poster in a process of its own (spawned: this one has a running loop)."""
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return await loop.run_in_executor(pool, post_in_process, plan)
 
 
 async def _await_stragglers(listeners: list[ListenerProtocol], expected: int, grace: float) -> None:
-    deadline = time.perf_counter() + grace
-    while time.perf_counter() < deadline:
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
         if sum(len(lst.received.seen) for lst in listeners) >= expected:
             return
         await asyncio.sleep(0.05)
@@ -195,8 +138,18 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         cpu_before = {pid: _cpu_seconds(pid) for pid in args.cpu_pid}
         own_before = time.process_time()
-        log = await _post(args, run, project, queue)
-        acknowledged = set(log.acknowledged or [])
+        log = await _post_elsewhere(
+            PostPlan(
+                url=args.url,
+                project=project,
+                queue=queue,
+                run=run,
+                rate=args.rate,
+                total=min(int(args.rate * args.duration), args.max_posts),
+                body_bytes=args.body_bytes,
+            )
+        )
+        acknowledged = set(log.acknowledged)
         expected = len(acknowledged) * len(listeners)
         await _await_stragglers(listeners, expected, args.grace)
         cpu = {pid: _cpu_seconds(pid) - before for pid, before in cpu_before.items()}
@@ -207,7 +160,7 @@ async def _run(args: argparse.Namespace) -> int:
             listener.close()
     status = _report(args, listeners, log, acknowledged, expected, closed_early)
     frames = max(1, sum(len(listener.received.seen) for listener in listeners))
-    print(f"cpu of this client: {own:.2f} s, {own / frames * 1e6:.1f} us per frame received")
+    print(f"cpu of the receiving process: {own:.2f} s, {own / frames * 1e6:.1f} us per frame")
     for pid, seconds in cpu.items():
         print(f"cpu of pid {pid}: {seconds:.2f} s, {seconds / frames * 1e6:.1f} us per frame")
     return status

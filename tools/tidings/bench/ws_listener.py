@@ -10,7 +10,7 @@ websockets' general-purpose sans-I/O protocol. What is not speed-critical comes 
 websockets: the handshake keys and the (masked) frames the client sends.
 
 A pushed frame is decoded once and only its ``body`` is kept: the benchmark's ``i`` (post
-number) and ``t`` (the poster's ``perf_counter`` when it sent the post), plus its ``marker``.
+number) and ``t`` (the poster's ``time.monotonic()`` when it sent the post), plus its ``marker``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
-from time import perf_counter
+from time import monotonic
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -44,7 +44,7 @@ class Received:
     duplicates: int = 0
     out_of_order: int = 0  # frames whose marker is below one already seen (commit order)
     last_marker: int = -1
-    last_at: float = 0.0  # perf_counter when the last benchmark frame arrived
+    last_at: float = 0.0  # time.monotonic() when the last benchmark frame arrived
 
 
 class ListenerProtocol(asyncio.Protocol):
@@ -156,7 +156,7 @@ class ListenerProtocol(asyncio.Protocol):
                 self._transport.close()
 
     def _on_message(self, data: bytes) -> None:
-        now = perf_counter()
+        now = monotonic()
         frame = orjson.loads(data)
         if "request" in frame:  # a reply (only subscription_create is ever sent)
             if self._reply is not None and not self._reply.done():
