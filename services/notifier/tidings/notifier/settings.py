@@ -10,7 +10,7 @@ from tidings.common.settings import CommonSettings
 
 
 class NotifierSettings(CommonSettings):
-    http_port: int = 8804
+    http_port: int = 8821  # tidings-run serves the notifier probes here
     consumer_name: str = Field(
         "tidings-notifier", description="durable JetStream consumer shared by all replicas"
     )
