@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from tidings.common.errors import TidingsError
+from tidings.common.errors import ServiceUnavailable, TidingsError
 from tidings.storage import metrics
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,11 @@ class GroupCommitter(Generic[Req, Res]):
         try:
             outcomes = await self._run_batch([req for req, _ in batch])
         except Exception as exc:
-            if len(batch) == 1:
-                _resolve(batch[0][1], exc)
+            # An outage fails everyone alike and at once: retrying one by one would only
+            # multiply the time to the 503 (guarantee 7).
+            if len(batch) == 1 or isinstance(exc, ServiceUnavailable):
+                for _, future in batch:
+                    _resolve(future, exc)
                 return
             log.warning(
                 "group commit of %d %s failed (%s); retrying one by one",

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from tidings.common.errors import ServiceUnavailable
 from tidings.storage import metrics
 from tidings.storage.codec import BodyCipher
 from tidings.storage.drivers.queue_info import QueueInfo
+from tidings.storage.drivers.runner import SqlAlchemyRunner, StatementRunner
 from tidings.storage.drivers.statements import QUEUE_BY_NAME
 from tidings.storage.settings import StorageSettings
 from tidings.storage.tables import queues
@@ -114,6 +116,12 @@ class SqlBase:
         async with self._transaction(engine, operation) as conn:
             yield conn
 
+    @asynccontextmanager
+    async def _batch(self, operation: str) -> AsyncIterator[StatementRunner]:
+        """A write transaction for a fixed set of prepared statements (the group commit)."""
+        async with self._write(operation) as conn:
+            yield SqlAlchemyRunner(conn)
+
     async def _fetch(
         self, operation: str, statement: sa.Executable, params: dict[str, Any], *, write: bool
     ) -> Sequence[Any]:
@@ -156,6 +164,23 @@ class SqlBase:
         if row is None:
             return None
         return QueueInfo.from_row(row.id, row.name, row.metadata, row.created)
+
+    @cached_property
+    def _create_queue_unless_present(self) -> sa.Executable:
+        """Parameters ``p_project``, ``p_queue``, ``p_metadata``, ``p_created``; a row back
+        only when it created the queue (RETURNING: drivers disagree on rowcount here)."""
+        statement: sa.Executable = (
+            self._insert(queues)
+            .values(
+                project=sa.bindparam("p_project"),
+                name=sa.bindparam("p_queue"),
+                metadata=sa.bindparam("p_metadata"),
+                created=sa.bindparam("p_created", type_=sa.Double()),
+            )
+            .on_conflict_do_nothing(index_elements=["project", "name"])
+            .returning(queues.c.id)
+        )
+        return statement
 
     async def _ensure_queue(
         self, conn: AsyncConnection, project: str, name: str, metadata_text: str = "{}"

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.common import schemas as s
 from tidings.common.errors import BadClaim, InvalidRequest, MessageClaimed, NotFound, TidingsError
@@ -19,16 +18,18 @@ from tidings.storage.batcher import GroupCommitter
 from tidings.storage.codec import checksum
 from tidings.storage.drivers.base import SqlBase, is_id
 from tidings.storage.drivers.queue_info import QueueInfo
+from tidings.storage.drivers.runner import StatementRunner
 from tidings.storage.drivers.statements import (
     BUMP_SEQUENCE,
     DELETE_MESSAGES_BY_ID,
+    GIVE_BACK_SEQUENCE,
     INSERT_EVENTS,
     INSERT_MESSAGES,
     MESSAGES_BY_ID,
     message_page,
     unclaimed,
 )
-from tidings.storage.tables import messages, queues
+from tidings.storage.tables import messages
 
 CLAIM_EXPIRED = "The specified claim does not exist or has expired."
 NOT_CLAIMED = "A claim was specified, but the message is not currently claimed."
@@ -76,26 +77,27 @@ class MessageOps(SqlBase):
             by_queue.setdefault((req.project, req.queue), []).append(index)
         message_rows: list[dict[str, Any]] = []
         events: list[OutboxEvent] = []
-        async with self._write("message.post") as conn:
+        async with self._batch("message.post") as run:
             # Lock queue rows in one global order, so concurrent batches cannot deadlock.
             for project, name in sorted(by_queue):
                 batch = [requests[i] for i in by_queue[(project, name)]]
-                results = await self._post_to_queue(conn, project, name, batch, message_rows)
+                results = await self._post_to_queue(run, project, name, batch, message_rows)
                 for index, (result, event) in zip(by_queue[(project, name)], results, strict=True):
                     outcomes[index] = result
                     if event is not None:
                         events.append(event)
             if message_rows:
-                await conn.execute(INSERT_MESSAGES, message_rows)
+                await run.executemany(INSERT_MESSAGES, message_rows)
             if events:
-                await conn.execute(
+                created = self.clock()
+                await run.executemany(
                     INSERT_EVENTS,
                     [
                         {
-                            "event_id": e.event_id,
-                            "subject": e.subject,
-                            "payload": e.payload,
-                            "created": self.clock(),
+                            "p_event_id": e.event_id,
+                            "p_subject": e.subject,
+                            "p_payload": e.payload,
+                            "p_created": created,
                         }
                         for e in events
                     ],
@@ -107,7 +109,7 @@ class MessageOps(SqlBase):
 
     async def _post_to_queue(
         self,
-        conn: AsyncConnection,
+        run: StatementRunner,
         project: str,
         name: str,
         batch: list[s.MessagePostRequest],
@@ -118,10 +120,14 @@ class MessageOps(SqlBase):
         # Bumping last_seq takes the queue row lock until commit, so posts to one queue commit
         # in sequence order and a reader paging by marker can never skip a later-visible one.
         bump = {"p_project": project, "p_queue": name, "p_count": total}
-        row = (await conn.execute(BUMP_SEQUENCE, bump)).first()
-        if row is None:  # lazy queue: posting creates it (spec 2.5)
-            await self._ensure_queue(conn, project, name)
-            row = (await conn.execute(BUMP_SEQUENCE, bump)).one()
+        found = await run.fetch(BUMP_SEQUENCE, bump)
+        if not found:  # lazy queue: posting creates it (spec 2.5)
+            created = {"p_project": project, "p_queue": name, "p_metadata": "{}"}
+            await run.fetch(
+                self._create_queue_unless_present, created | {"p_created": self.clock()}
+            )
+            found = await run.fetch(BUMP_SEQUENCE, bump)
+        row = found[0]
         queue = QueueInfo.from_row(row.id, row.name, row.metadata, row.created)
         now = self.clock()
         next_seq = int(row.last_seq) - total + 1
@@ -137,11 +143,7 @@ class MessageOps(SqlBase):
             results.append((reply, event))
         unused = int(row.last_seq) + 1 - next_seq
         if unused:  # refused posts give their numbers back: no gap in the sequence
-            await conn.execute(
-                queues.update()
-                .where(queues.c.id == queue.id)
-                .values(last_seq=queues.c.last_seq - unused)
-            )
+            await run.execute(GIVE_BACK_SEQUENCE, {"p_queue_id": queue.id, "p_count": unused})
         return results
 
     def _message_rows(
@@ -153,6 +155,7 @@ class MessageOps(SqlBase):
         message_rows: list[dict[str, Any]],
     ) -> tuple[s.MessagePostReply, OutboxEvent]:
         default_ttl = queue.default_ttl(self.settings)
+        enable_checksum = self.settings.enable_checksum
         ids: list[str] = []
         posted: list[PostedMessage] = []
         for offset, message in enumerate(req.messages):
@@ -163,18 +166,18 @@ class MessageOps(SqlBase):
             message_id = uuid.uuid4().hex
             message_rows.append(
                 {
-                    "id": message_id,
-                    "queue_id": queue.id,
-                    "seq": first_seq + offset,
-                    "body": self.cipher.encode(message.body, queue.encrypted),
-                    "encrypted": queue.encrypted,
-                    "checksum": checksum(message.body) if self.settings.enable_checksum else None,
-                    "client_id": req.client_id,
-                    "ttl": ttl,
-                    "created": now,
-                    "expires": now + ttl,
-                    "visible_at": now + delay,
-                    "claim_count": 0,
+                    "p_id": message_id,
+                    "p_queue_id": queue.id,
+                    "p_seq": first_seq + offset,
+                    "p_body": self.cipher.encode(message.body, queue.encrypted),
+                    "p_encrypted": queue.encrypted,
+                    "p_checksum": checksum(message.body) if enable_checksum else None,
+                    "p_client_id": req.client_id,
+                    "p_ttl": ttl,
+                    "p_created": now,
+                    "p_expires": now + ttl,
+                    "p_visible_at": now + delay,
+                    "p_claim_count": 0,
                 }
             )
             ids.append(message_id)

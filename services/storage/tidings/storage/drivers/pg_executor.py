@@ -11,7 +11,8 @@ come back as named tuples, so callers read them like SQLAlchemy rows.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import psycopg
@@ -75,7 +76,7 @@ class PgExecutor:
     async def close(self) -> None:
         await self._pool.close()
 
-    def _compiled(
+    def compiled(
         self, statement: sa.Executable, params: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
         key = id(statement)
@@ -86,9 +87,24 @@ class PgExecutor:
         text, constants = found
         return text, {**constants, **params} if constants else params
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PipelinedTransaction]:
+        """Statements in one transaction, pipelined: BEGIN goes out with the first statement
+        and COMMIT with the last ones, so a transaction that reads once costs two round
+        trips."""
+        try:
+            async with (
+                self._pool.connection() as conn,
+                conn.pipeline() as pipeline,
+                conn.transaction(),
+            ):
+                yield PipelinedTransaction(self, conn, pipeline)
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+            raise ServiceUnavailable("The database is unavailable.") from exc
+
     async def fetch(self, statement: sa.Executable, params: dict[str, Any]) -> Sequence[Any]:
         """Run one statement that returns rows; its own transaction."""
-        text, params = self._compiled(statement, params)
+        text, params = self.compiled(statement, params)
         try:
             async with self._pool.connection() as conn:
                 cursor = await conn.execute(text, params, prepare=True)
@@ -98,10 +114,40 @@ class PgExecutor:
 
     async def execute(self, statement: sa.Executable, params: dict[str, Any]) -> int:
         """Run one statement and return how many rows it affected; its own transaction."""
-        text, params = self._compiled(statement, params)
+        text, params = self.compiled(statement, params)
         try:
             async with self._pool.connection() as conn:
                 cursor = await conn.execute(text, params, prepare=True)
                 return cursor.rowcount
         except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
             raise ServiceUnavailable("The database is unavailable.") from exc
+
+
+class PipelinedTransaction:
+    """A :class:`~tidings.storage.drivers.runner.StatementRunner` inside a psycopg pipeline."""
+
+    def __init__(
+        self,
+        executor: PgExecutor,
+        conn: psycopg.AsyncConnection[Any],
+        pipeline: psycopg.AsyncPipeline,
+    ) -> None:
+        self._executor = executor
+        self._conn = conn
+        self._pipeline = pipeline
+
+    async def fetch(self, statement: sa.Executable, params: dict[str, Any]) -> Sequence[Any]:
+        text, params = self._executor.compiled(statement, params)
+        cursor = await self._conn.execute(text, params, prepare=True)
+        return await cursor.fetchall()  # waits for this result: the pipeline syncs here
+
+    async def execute(self, statement: sa.Executable, params: dict[str, Any]) -> int:
+        text, params = self._executor.compiled(statement, params)
+        cursor = await self._conn.execute(text, params, prepare=True)
+        await self._pipeline.sync()  # the row count is known once the result is in
+        return cursor.rowcount
+
+    async def executemany(self, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
+        text, _ = self._executor.compiled(statement, {})
+        async with self._conn.cursor() as cursor:
+            await cursor.executemany(text, rows)

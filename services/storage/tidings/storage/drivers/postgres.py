@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidings.storage import metrics
 from tidings.storage.drivers.pg_executor import PgExecutor
+from tidings.storage.drivers.runner import StatementRunner
 from tidings.storage.drivers.sql import SqlDriver
 from tidings.storage.tables import queues
 
@@ -59,7 +61,17 @@ class PostgresDriver(SqlDriver):
             raise RuntimeError("driver is not open")
         return self._executor
 
-    # The one-statement operations skip SQLAlchemy's execution layer (see pg_executor).
+    # The one-statement operations and the group commit skip SQLAlchemy's execution layer
+    # (see pg_executor).
+
+    @asynccontextmanager
+    async def _batch(self, operation: str) -> AsyncIterator[StatementRunner]:
+        started = time.perf_counter()
+        try:
+            async with self._running_executor().transaction() as transaction:
+                yield transaction
+        finally:
+            metrics.QUERY_LATENCY.labels(operation).observe(time.perf_counter() - started)
 
     async def _fetch(
         self, operation: str, statement: sa.Executable, params: dict[str, Any], *, write: bool

@@ -59,8 +59,32 @@ BUMP_SEQUENCE = (
     .returning(queues.c.id, queues.c.name, queues.c.metadata, queues.c.created, queues.c.last_seq)
 )
 
-INSERT_MESSAGES = messages.insert()
-INSERT_EVENTS = outbox.insert()
+# Give back ``p_count`` numbers reserved by posts that were then refused (``p_queue_id``).
+GIVE_BACK_SEQUENCE = (
+    queues.update()
+    .where(queues.c.id == sa.bindparam("p_queue_id", type_=sa.BigInteger()))
+    .values(last_seq=queues.c.last_seq - sa.bindparam("p_count", type_=sa.BigInteger()))
+)
+
+_MESSAGE_COLUMNS = (
+    "id", "queue_id", "seq", "body", "encrypted", "checksum", "client_id", "ttl", "created",
+    "expires", "visible_at", "claim_count",
+)  # fmt: skip
+# One row per message, its values under ``p_<column>`` (run with a list of rows).
+INSERT_MESSAGES = messages.insert().values(
+    {name: sa.bindparam(f"p_{name}", type_=messages.c[name].type) for name in _MESSAGE_COLUMNS}
+)
+# One row per event: ``p_event_id``, ``p_subject``, ``p_payload``, ``p_created``.
+INSERT_EVENTS = (
+    outbox.insert()
+    .inline()  # no RETURNING of the new ids: nobody reads them
+    .values(
+        {
+            name: sa.bindparam(f"p_{name}", type_=outbox.c[name].type)
+            for name in ("event_id", "subject", "payload", "created")
+        }
+    )
+)
 DELETE_EVENTS = outbox.delete().where(
     outbox.c.event_id.in_(sa.bindparam("p_event_ids", expanding=True))
 )

@@ -1,0 +1,42 @@
+"""Running statements inside one transaction, whatever executes them.
+
+The group commit of posts runs a few statements in one transaction. On SQLite that is an
+SQLAlchemy connection; on PostgreSQL psycopg runs them directly in pipeline mode (see
+:mod:`tidings.storage.drivers.pg_executor`). Both look like this to the code that posts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class StatementRunner(Protocol):
+    async def fetch(self, statement: sa.Executable, params: dict[str, Any]) -> Sequence[Any]:
+        """The rows the statement returns."""
+        ...
+
+    async def execute(self, statement: sa.Executable, params: dict[str, Any]) -> int:
+        """How many rows the statement affected."""
+        ...
+
+    async def executemany(self, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
+        """The statement once per row of parameters."""
+        ...
+
+
+class SqlAlchemyRunner:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def fetch(self, statement: sa.Executable, params: dict[str, Any]) -> Sequence[Any]:
+        return (await self._conn.execute(statement, params)).all()
+
+    async def execute(self, statement: sa.Executable, params: dict[str, Any]) -> int:
+        return (await self._conn.execute(statement, params)).rowcount
+
+    async def executemany(self, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
+        await self._conn.execute(statement, rows)
