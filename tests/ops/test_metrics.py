@@ -14,6 +14,7 @@ import nats
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.notifier.receivers import HttpReceiver
 from tests.ops.conftest import (
     DEPTH_MAX_SERIES,
     OpsSuite,
@@ -237,3 +238,34 @@ def test_dashboard_queries_only_served_families(ops: OpsSuite) -> None:
     queried = set(re.findall(r"\btidings_[a-z_]+", DASHBOARD.read_text()))
     assert queried, "the dashboard queries nothing"
     assert queried <= served, f"not served: {sorted(queried - served)}"
+
+
+def test_notifier_delivery_counters_move(ops: OpsSuite, rest: httpx.Client) -> None:
+    if ops.notifier is None:
+        pytest.skip("the notifier service is not installed in this tree yet")
+    notifier = ops.notifier
+    receiver = HttpReceiver()
+    try:
+        h = headers(new_project())
+        queue = f"hooks-{uuid.uuid4().hex[:6]}"
+        subscription = {"subscriber": f"{receiver.url}/hook", "ttl": 600}
+        response = rest.post(f"/v2/queues/{queue}/subscriptions", json=subscription, headers=h)
+        assert response.status_code == 201, response.text
+        before = scrape(notifier)
+        body = {"messages": [{"ttl": 300, "body": n} for n in range(2)]}
+        assert rest.post(f"/v2/queues/{queue}/messages", json=body, headers=h).status_code == 201
+        receiver.wait_for(lambda received: len(received) >= 2, timeout=15)
+        delivered = {"subscriber_type": "webhook", "outcome": "delivered"}
+        wait_for(
+            lambda: (
+                scrape(notifier).value("tidings_notifier_deliveries_total", **delivered)
+                == before.value("tidings_notifier_deliveries_total", **delivered) + 2
+            )
+        )
+        latency = "tidings_notifier_delivery_latency_seconds_count"
+        after = scrape(notifier)
+        assert after.value(latency, subscriber_type="webhook") == (
+            before.value(latency, subscriber_type="webhook") + 2
+        )
+    finally:
+        receiver.stop()
