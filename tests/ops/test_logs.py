@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,7 @@ def restore_logging() -> Iterator[None]:
     try:
         yield
     finally:
+        logging.captureWarnings(False)
         root.handlers[:], level = saved_root
         root.setLevel(level)
         for name, (handlers, propagate, lvl) in saved.items():
@@ -127,10 +129,13 @@ def test_uvicorn_records_share_the_format_unless_switched_off(
     try:
         logging.getLogger("uvicorn.error").info("server says %s", "hi")
         access.info("an access line")
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("careful", UserWarning, stacklevel=1)
     finally:
         request_id_var.reset(token)
-    lines = capsys.readouterr().err.splitlines()
-    assert [json.loads(line) | {"ts": "-"} for line in lines] == [
+    records = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [r | {"ts": "-"} for r in records[:1]] == [
         {
             "ts": "-",
             "level": "INFO",
@@ -140,3 +145,6 @@ def test_uvicorn_records_share_the_format_unless_switched_off(
             "message": "server says hi",
         }
     ]
+    assert len(records) == 2  # the access line stayed off
+    assert records[1]["logger"] == "py.warnings"
+    assert "UserWarning: careful" in records[1]["message"]

@@ -59,8 +59,9 @@ def configure_logging(service: str, fmt: str = "text", level: str = "INFO") -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn's records (errors, access lines) go through the same handler and format, so a
-    # production log is JSON throughout.
+    # Python warnings and uvicorn's records (errors, access lines) go through the same
+    # handler and format, so a production log is JSON throughout.
+    logging.captureWarnings(True)
     for name in UVICORN_LOGGERS:
         server_logger = logging.getLogger(name)
         if not server_logger.handlers and not server_logger.propagate:
