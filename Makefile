@@ -6,6 +6,7 @@
 #   make test  [PYTEST_ARGS="tests/e2e -x"]    the whole test suite
 #   make bench [ARGS=...]                      the benchmark (tidings-bench)
 #   make bench-ws [ARGS=...]                   the push benchmark (tidings-bench-ws)
+#   make bench-notify [ARGS=...]               the webhook benchmark (tidings-bench-notify)
 #   make lint                                  ruff (lint + format check) and mypy --strict
 #   make chart                                 the Helm chart's and Dockerfile's checks (tests/deploy;
 #                                              fetches the pinned, checksum-verified helm once)
@@ -24,7 +25,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 PYTEST_ARGS ?= --durations=15
 
-.PHONY: install run test bench bench-ws lint chart
+.PHONY: install run test bench bench-ws bench-notify lint chart
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required" >&2; exit 1; }
@@ -49,6 +50,9 @@ bench: $(STAMP)
 
 bench-ws: $(STAMP)
 	$(BIN)/tidings-bench-ws $(ARGS)
+
+bench-notify: $(STAMP)
+	$(BIN)/tidings-bench-notify $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import aiohttp
 from fastapi import FastAPI, Response
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -39,8 +39,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("notifier", config.log_format, config.log_level)
-        # httpx logs every request at INFO: one line per delivery attempt is metrics' job.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
         if config.require_confirmation and not config.signed_url_secret_key:
             log.warning("require_confirmation needs TIDINGS_SIGNED_URL_SECRET_KEY; it is off")
 
@@ -61,14 +59,12 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         connection = NatsConnection(config.nats_url, "tidings-notifier", on_connect)
         storage = StorageClient(connection, config.rpc_timeout)
         targets = TargetCache(storage, config.subscription_cache_ttl)
-        http = httpx.AsyncClient(
-            timeout=httpx.Timeout(config.delivery_timeout),
-            limits=httpx.Limits(
-                max_connections=config.max_concurrent_deliveries,
-                max_keepalive_connections=config.max_concurrent_deliveries,
-            ),
+        http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=config.max_concurrent_deliveries),
             headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
+            # Each attempt has its own deadline (WebhookChannel); no cookies between tenants.
+            timeout=aiohttp.ClientTimeout(total=None),
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         mail = MailChannel(
             SmtpConfig(
@@ -100,7 +96,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             # Unacked events go back to JetStream for another replica (or this one, restarted).
             await consumer.stop()
             await dispatcher.close()
-            await http.aclose()
+            await http.close()
             await connection.close()
 
     app = FastAPI(title="Tidings notifier", lifespan=lifespan)

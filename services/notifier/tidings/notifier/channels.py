@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal
 
+import aiohttp
 import aiosmtplib
-import httpx
 
 Result = Literal["ok", "error", "timeout", "refused", "rejected"]
 RETRYABLE_STATUSES = frozenset({408, 429})
@@ -42,26 +42,32 @@ def webhook_url(subscriber: str) -> str:
 
 
 class WebhookChannel:
-    def __init__(self, client: httpx.AsyncClient, timeout: float) -> None:
-        self._client = client
+    """aiohttp, for its C HTTP parser: a delivery costs a fraction of what httpx needs, and
+    at a thousand notifications a second that is most of the notifier's CPU."""
+
+    def __init__(self, session: aiohttp.ClientSession, timeout: float) -> None:
+        self._session = session
         self._timeout = timeout
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         try:
             async with asyncio.timeout(self._timeout):
-                response = await self._client.post(url, content=body, headers=headers)
+                async with self._session.post(
+                    url, data=body, headers=headers, allow_redirects=False
+                ) as response:
+                    status = response.status
+                    text = await response.text(errors="replace") if status >= 400 else ""
+                    if status < 400:
+                        await response.read()  # drain, so the connection is reused
         except TimeoutError:
             return Outcome("timeout", f"no answer within {self._timeout:g} s")
-        except httpx.TimeoutException:
-            return Outcome("timeout", f"no answer within {self._timeout:g} s")
-        except httpx.ConnectError as exc:
+        except aiohttp.ClientConnectorError as exc:
             return Outcome("refused", f"cannot connect: {exc}")
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, ValueError) as exc:
             return Outcome("error", f"{type(exc).__name__}: {exc}")
-        status = response.status_code
         if status < 400:
             return Outcome("ok")
-        error = f"HTTP {status}: {response.text[:200]}"
+        error = f"HTTP {status}: {text[:200]}"
         if status >= 500 or status in RETRYABLE_STATUSES:
             return Outcome("error", error)
         return Outcome("rejected", error)
