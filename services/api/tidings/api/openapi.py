@@ -143,6 +143,15 @@ _REASONS = {
 COMMON_ERRORS = (400, 406, 503)
 
 
+# The headers every /v2 route reads through tidings.api.pipeline.admit, which reads them from
+# the request itself: declaring them as FastAPI parameters would cost every request their
+# resolution, so they are declared here for the document only.
+IDENTITY_HEADERS: list[dict[str, Any]] = [
+    {"name": "Client-ID", "in": "header", "required": False, "schema": {"type": "string"}},
+    {"name": "X-Project-ID", "in": "header", "required": False, "schema": {"type": "string"}},
+]
+
+
 def operation(
     success: dict[int, dict[str, Any] | None],
     errors: tuple[int, ...] = (),
@@ -150,8 +159,10 @@ def operation(
     body_type: str = "application/json",
     body_required: bool = False,
     success_type: str = "application/json",
+    identified: bool = True,
 ) -> dict[str, Any]:
-    """Keyword arguments for a route decorator: status code, responses and request body."""
+    """Keyword arguments for a route decorator: status code, responses, request body, and the
+    identity headers unless the route is not ``identified`` (``GET /``)."""
     responses: dict[int | str, dict[str, Any]] = {}
     for status, schema in success.items():
         entry: dict[str, Any] = {"description": _REASONS.get(status, "Success")}
@@ -168,8 +179,14 @@ def operation(
         "responses": responses,
         "response_model": None,
     }
+    extra: dict[str, Any] = {}
+    if identified:
+        extra["parameters"] = list(IDENTITY_HEADERS)
     if body is not None:
-        kwargs["openapi_extra"] = {
-            "requestBody": {"required": body_required, "content": {body_type: {"schema": body}}}
+        extra["requestBody"] = {
+            "required": body_required,
+            "content": {body_type: {"schema": body}},
         }
+    if extra:
+        kwargs["openapi_extra"] = extra
     return kwargs

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from tidings.api.auth import Authenticator, Identity
 from tidings.api.errors import HttpError, error_response, not_acceptable
@@ -114,13 +114,12 @@ def check_identification(kind: Kind, name: str, project: str) -> None:
         )
 
 
-async def admit(
-    request: Request,
-    # Declared for the OpenAPI document only; the checks read request.headers themselves.
-    _client_id: Annotated[str | None, Header(alias="Client-ID")] = None,
-    _project: Annotated[str | None, Header(alias="X-Project-ID")] = None,
-) -> RequestContext:
-    """Run the checks of every ``/v2`` route and return who is asking."""
+async def admit(request: Request) -> RequestContext:
+    """Run the checks of every ``/v2`` route and return who is asking.
+
+    The headers it reads are documented by tidings.api.openapi.IDENTITY_HEADERS rather than
+    declared as parameters, which FastAPI would resolve on every request for nothing.
+    """
     check_content_headers(request)
     state = request.app.state
     settings: ApiSettings = state.settings

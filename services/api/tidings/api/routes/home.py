@@ -115,7 +115,7 @@ def home_document(admin_mode: bool) -> bytes:
 
 @router.get(
     "/",
-    **operation({300: {"type": "object"}}),
+    **operation({300: {"type": "object"}}, identified=False),
     summary="Version discovery",
 )
 async def versions(request: Request) -> Response:
