@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tests.notifier.receivers import HttpReceiver
 from tests.ops.conftest import (
     DEPTH_MAX_SERIES,
     OpsSuite,
+    Scrape,
     headers,
     new_project,
     scrape,
@@ -172,15 +174,18 @@ async def test_unknown_rpc_subjects_share_one_label(ops: OpsSuite) -> None:
     finally:
         await client.drain()
     assert b"error" in reply.data
-    storage = scrape(ops.storage)
-    operations = {s["operation"] for s in storage.series("tidings_rpc_served_total")}
-    assert "unknown" in operations
-    assert not any(bogus in operation for operation in operations)
+
+    def operations() -> set[str]:
+        return {s["operation"] for s in scrape(ops.storage).series("tidings_rpc_served_total")}
+
+    # Storage counts a request once its reply is on the way: poll for the count.
+    wait_for(lambda: "unknown" in operations())
+    assert not any(bogus in operation for operation in operations())
 
 
 def test_depth_and_oldest_age_per_queue_and_project(ops: OpsSuite, rest: httpx.Client) -> None:
     """Three deep queues (deeper than any other test's) fill the series limit of three; a
-    shallow one is left out and counted as omitted; depths follow posts and deletes."""
+    shallower one is left out and counted as omitted; depths follow posts and deletes."""
     project = new_project()
     h = headers(project)
     depths = {"deep-a": 12, "deep-b": 11, "deep-c": 10, "shallow": 5}
@@ -189,15 +194,26 @@ def test_depth_and_oldest_age_per_queue_and_project(ops: OpsSuite, rest: httpx.C
         response = rest.post(f"/v2/queues/{queue}/messages", json={"messages": messages}, headers=h)
         assert response.status_code == 201
 
-    def exported() -> dict[str, float]:
+    def snapshot_after(moment: float) -> Scrape:
+        """A scrape of a snapshot whose reads began after ``moment`` (same machine clock)."""
+        found: list[Scrape] = []
+
+        def taken() -> bool:
+            found[:] = [scrape(ops.storage)]
+            return found[0].value("tidings_depth_metrics_snapshot_timestamp_seconds") > moment
+
+        wait_for(taken)
+        return found[0]
+
+    def exported(storage: Scrape) -> dict[str, float]:
         return {
-            s["queue"]: scrape(ops.storage).value("tidings_queue_depth_messages", **s)
-            for s in scrape(ops.storage).series("tidings_queue_depth_messages")
+            s["queue"]: storage.value("tidings_queue_depth_messages", **s)
+            for s in storage.series("tidings_queue_depth_messages")
             if s["project"] == project
         }
 
-    wait_for(lambda: exported() == {"deep-a": 12, "deep-b": 11, "deep-c": 10})
-    storage = scrape(ops.storage)
+    storage = snapshot_after(time.time())
+    assert exported(storage) == {"deep-a": 12, "deep-b": 11, "deep-c": 10}
     assert len(storage.series("tidings_queue_depth_messages")) == DEPTH_MAX_SERIES
     assert len(storage.series("tidings_queue_oldest_message_age_seconds")) == DEPTH_MAX_SERIES
     assert len(storage.series("tidings_project_depth_messages")) <= DEPTH_MAX_SERIES
@@ -205,17 +221,16 @@ def test_depth_and_oldest_age_per_queue_and_project(ops: OpsSuite, rest: httpx.C
     assert storage.value("tidings_project_depth_messages", project=project) == sum(depths.values())
     age = storage.value("tidings_queue_oldest_message_age_seconds", project=project, queue="deep-a")
     assert 0 <= age < 60
-    wait_for(
-        lambda: (
-            scrape(ops.storage).value(
-                "tidings_queue_oldest_message_age_seconds", project=project, queue="deep-a"
-            )
-            > age
-        )
+    later = snapshot_after(time.time())
+    assert (
+        later.value("tidings_queue_oldest_message_age_seconds", project=project, queue="deep-a")
+        > age
     )
-    # Deleting a deep queue moves it out; the shallow queue takes its place.
+    # Deleting a deep queue moves it out; the shallower queue takes its place.
     assert rest.delete("/v2/queues/deep-b", headers=h).status_code == 204
-    wait_for(lambda: exported() == {"deep-a": 12, "deep-c": 10, "shallow": 5})
+    storage = snapshot_after(time.time())
+    assert exported(storage) == {"deep-a": 12, "deep-c": 10, "shallow": 5}
+    assert storage.value("tidings_project_depth_messages", project=project) == 27
 
 
 def test_dashboard_queries_only_served_families(ops: OpsSuite) -> None:
