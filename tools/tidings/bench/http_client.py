@@ -8,6 +8,7 @@ response read by Content-Length. It speaks only what the benchmark needs of HTTP
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -20,7 +21,12 @@ class Response:
 
 
 class Connection:
-    def __init__(self, base_url: str, default_headers: dict[str, str]) -> None:
+    """One keep-alive connection; each completed request's latency goes into ``latencies``."""
+
+    def __init__(
+        self, base_url: str, default_headers: dict[str, str], latencies: list[float] | None = None
+    ) -> None:
+        self._latencies = latencies if latencies is not None else []
         parts = urlsplit(base_url)
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the benchmark only targets loopback addresses")
@@ -39,6 +45,7 @@ class Connection:
         self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
     ) -> Response:
         reader, writer = await self._connect()
+        started = time.perf_counter()
         head = f"{method} {path} HTTP/1.1\r\nHost: {self._host}\r\n{self._header_block}"
         if body is not None:
             head += f"Content-Type: {content_type or 'application/json'}\r\n"
@@ -58,6 +65,7 @@ class Connection:
             headers[name.strip().lower()] = value.strip()
         length = int(headers.get("content-length", "0"))
         payload = await reader.readexactly(length) if length else b""
+        self._latencies.append(time.perf_counter() - started)
         if headers.get("connection", "").lower() == "close":
             await self.close()
         return Response(status, headers, payload)

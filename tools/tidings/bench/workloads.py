@@ -16,7 +16,7 @@ from tidings.bench.stats import PhaseResult
 MESSAGE_BODY = {"event": "bench.sample", "payload": "x" * 200, "seq": 0}
 
 # A worker step performs one request (or one claim+delete pair) and returns
-# (requests made, messages moved).
+# (requests made, messages moved); it times each request it makes with ``timed``.
 Step = Callable[[Connection, int], Awaitable[tuple[int, int]]]
 
 
@@ -47,11 +47,10 @@ async def run_phase(target: Target, name: str, make_step: Callable[[int], Step])
     stop = asyncio.Event()
 
     async def worker(index: int) -> None:
-        conn = Connection(target.url, target.headers())
+        conn = Connection(target.url, target.headers(), result.latencies)
         step = make_step(index)
         try:
             while not stop.is_set() and time.perf_counter() < deadline and budget[0] > 0:
-                started = time.perf_counter()
                 try:
                     requests, messages = await step(conn, index)
                 except (ConnectionError, OSError, asyncio.IncompleteReadError, RuntimeError):
@@ -61,7 +60,6 @@ async def run_phase(target: Target, name: str, make_step: Callable[[int], Step])
                 if requests == 0:  # nothing left to do for this phase
                     stop.set()
                     break
-                result.latencies.append((time.perf_counter() - started) / requests)
                 result.requests += requests
                 result.messages += messages
                 budget[0] -= requests
