@@ -65,7 +65,10 @@ async def test_stored_subscriptions_with_a_subscriber(ws: WsClient, rest: httpx.
     assert status == 201 and body["message"] == "Subscription w created."
     sid = body["subscription_id"]
     # The same storage as REST: REST sees it, and its duplicate rules hold over WebSocket.
-    listed = rest.get("/v2/queues/w/subscriptions", headers=rest_headers(ws.project)).json()
+    response = await asyncio.to_thread(
+        rest.get, "/v2/queues/w/subscriptions", headers=rest_headers(ws.project)
+    )
+    listed = response.json()
     assert [item["id"] for item in listed["subscriptions"]] == [sid]
     assert await ws.call("subscription_create", {"queue_name": "w", "subscriber": hook}) == (
         409,

@@ -132,6 +132,7 @@ class Dispatcher:
     async def close(self) -> None:
         for handle in self._timers:
             handle.cancel()
+        metrics.RETRIES_SCHEDULED.dec(len(self._timers))
         self._timers.clear()
         for task in list(self._tasks):
             task.cancel()
