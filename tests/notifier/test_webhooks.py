@@ -136,3 +136,16 @@ def wait_for_failures(tenant: Tenant, path: str, count: int) -> dict[str, list[d
         if len(body["failed_deliveries"]) >= count or time.monotonic() > deadline:
             return body
         time.sleep(0.1)
+
+
+def test_a_new_subscription_is_served_at_once_despite_the_cache(
+    tenant: Tenant, receiver: HttpReceiver
+) -> None:
+    """The queue's (empty) subscription list is cached by the first post; the subscription
+    event drops it on every replica, long before the cache ttl (30 s) would."""
+    tenant.post("cached", "nobody listens yet")
+    time.sleep(0.5)  # the notifiers have looked the queue up and cached "no subscriptions"
+    tenant.subscribe("cached", receiver.url + "/late")
+    [message_id] = tenant.post("cached", "now someone does")
+    [got] = receiver.wait_for(lambda r: len(r) >= 1, 5)
+    assert got.headers["X-Tidings-Message-Id"] == message_id
