@@ -70,8 +70,6 @@ outbox = sa.Table(
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("created", Epoch, nullable=False),
-    sa.Column("published", Epoch, nullable=True),
-    sa.Index("ix_outbox_published", "published", "id"),
 )
 
 # Subscriptions name their queue rather than point at its row: they outlive it (spec 2.5.5).
