@@ -101,9 +101,15 @@ async def _run(args: argparse.Namespace) -> None:
     print(HEADER)
     for result in results:
         print(result.row())
+    print()
     if raw is not None and raw.seconds and post10.seconds:
         share = (post10.messages / post10.seconds) / (raw.messages / raw.seconds)
-        print(f"\npost x10 reaches {share:.0%} of the raw PostgreSQL insert ceiling")
+        print(f"post x10 reaches {share:.0%} of the raw PostgreSQL insert ceiling (target 25%)")
+    if consume.seconds:
+        print(f"claim-then-delete consumes {consume.messages / consume.seconds:.0f} messages/s "
+              "(target 6,000)")  # fmt: skip
+    worst = max((post1, post10, listing, consume), key=lambda r: r.percentile(0.99))
+    print(f"worst p99: {worst.percentile(0.99) * 1000:.1f} ms ({worst.name}; target < 25 ms)")
 
 
 def main(argv: list[str] | None = None) -> None:
