@@ -45,7 +45,7 @@ def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
         storage = StorageClient(connection, config.rpc_timeout)
         app.state.nats = connection
         app.state.storage = storage
-        app.state.fanout = Fanout(connection)
+        app.state.fanout = Fanout(connection, config.push_batch_window)
         app.state.dispatcher = Dispatcher(config, storage, build_authenticator(config))
         connection.start()
         log.info("websocket API on ws://%s:%s/", config.host, config.port)

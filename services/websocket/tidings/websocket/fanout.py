@@ -7,11 +7,13 @@ when the last of them leaves. Delivery to a listener never waits: each socket ha
 bounded buffer, so one slow socket cannot hold up the others. Each message's notification
 frame is built and encoded once per event here and shared by every listener.
 
-Events are handed to listeners in batches: those that arrive together (NATS delivers what one
-read of its socket brought in one go) are delivered at the end of that loop iteration, so a
-socket gets them in one write. When the replica falls behind, more events arrive per read and
-the cost per frame drops (fewer system calls) until it has caught up; when it keeps up, each
-event leaves on its own, with no added delay.
+Events are handed to listeners in batches, so a socket gets a batch in one write (one system
+call, which is most of the cost of a frame): those that arrive together (NATS delivers what
+one read of its socket brought in one go) leave at the end of that loop iteration, and with
+``push_batch_window`` > 0 a queue is pushed to at most once per window, so a busy queue's
+events are gathered for up to that long while a quiet queue's event leaves at once. When the
+replica falls behind, more events arrive per read and the cost per frame drops until it has
+caught up.
 
 The outbox relay may publish an event twice (a retry after a lost ack); JetStream drops the
 copy from the stream but core subscribers see both, so recent event ids are remembered per
@@ -59,6 +61,7 @@ class _Interest:
     listeners: set[Listener] = field(default_factory=set)
     recent: OrderedDict[str, None] = field(default_factory=OrderedDict)
     pending: list[Notification] = field(default_factory=list)  # the batch being gathered
+    last_flush: float = float("-inf")  # loop time of the last push to the listeners
 
     def seen(self, event_id: str) -> bool:
         if event_id in self.recent:
@@ -70,8 +73,9 @@ class _Interest:
 
 
 class Fanout:
-    def __init__(self, connection: NatsConnection) -> None:
+    def __init__(self, connection: NatsConnection, batch_window: float = 0.0) -> None:
         self._connection = connection
+        self._batch_window = batch_window
         self._interests: dict[QueueKey, _Interest] = {}
         self._lock = asyncio.Lock()
 
@@ -121,11 +125,19 @@ class Fanout:
         if interest.seen(event.event_id):
             return
         if not interest.pending:
-            asyncio.get_running_loop().call_soon(self._flush, interest)
+            # At most one push per window and queue: an event right after a quiet spell goes
+            # at once, the ones that follow a push wait for the window's end, together.
+            loop = asyncio.get_running_loop()
+            delay = interest.last_flush + self._batch_window - loop.time()
+            if delay > 0:
+                loop.call_later(delay, self._flush, interest)
+            else:
+                loop.call_soon(self._flush, interest)
         interest.pending.extend(notifications_of(event))
 
     def _flush(self, interest: _Interest) -> None:
         notifications, interest.pending = interest.pending, []
+        interest.last_flush = asyncio.get_running_loop().time()
         now = time.time()
         for listener in list(interest.listeners):
             try:

@@ -22,3 +22,11 @@ class WebsocketSettings(AuthSettings):
         "more closes the socket with code 4008",
     )
     close_timeout: float = Field(10.0, description="seconds a closing handshake may take")
+    push_batch_window: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="a queue is pushed to at most once per this many seconds; events that "
+        "arrive sooner are gathered and each socket gets them in one write (less CPU per "
+        "frame, up to this much added latency); 0 pushes what each read from NATS brought",
+    )
