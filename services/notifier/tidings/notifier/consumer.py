@@ -42,7 +42,14 @@ from tidings.notifier.confirmation import (
     confirmation_payload,
 )
 from tidings.notifier.dispatcher import Dispatcher
-from tidings.notifier.jobs import EventWork, Job, build_job, mail_target, subscriber_type
+from tidings.notifier.jobs import (
+    EventWork,
+    Job,
+    MailTarget,
+    build_job,
+    mail_target,
+    subscriber_type,
+)
 from tidings.notifier.payload import delivery_id, notification, render_body, webhook_headers
 from tidings.notifier.retry import retry_delays, select_policy
 from tidings.notifier.settings import NotifierSettings
@@ -324,7 +331,7 @@ class EventConsumer:
                 return None
             subject, text = email
             target = mail_target(sub.subscriber, dict(sub.options), settings.smtp_sender)
-            mail = type(target)(to=target.to, subject=subject, sender=target.sender)
+            mail = MailTarget(to=target.to, subject=subject, sender=target.sender)
             body, headers = text.encode(), {}
         return Job(
             work=work,
