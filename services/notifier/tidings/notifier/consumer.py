@@ -134,6 +134,9 @@ class EventConsumer:
             js = client.jetstream()
             try:
                 await js.stream_info(EVENTS_STREAM)  # storage creates the stream
+                # Create the durable, or update its mutable settings (ack_wait) to ours;
+                # replicas with the same settings make this a no-op.
+                await js.add_consumer(EVENTS_STREAM, config=self._consumer_config())
                 pull = await js.pull_subscribe(
                     f"{EVENTS_PREFIX}.>",
                     durable=self._settings.consumer_name,
