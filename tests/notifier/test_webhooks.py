@@ -149,3 +149,14 @@ def test_a_new_subscription_is_served_at_once_despite_the_cache(
     [message_id] = tenant.post("cached", "now someone does")
     [got] = receiver.wait_for(lambda r: len(r) >= 1, 5)
     assert got.headers["X-Tidings-Message-Id"] == message_id
+
+
+def test_trust_subscribers_are_posted_to_without_the_prefix(
+    tenant: Tenant, receiver: HttpReceiver
+) -> None:
+    """``trust+http`` is accepted and delivered like a webhook (the Keystone trust token is
+    not added yet)."""
+    tenant.subscribe("trusted", "trust+" + receiver.url + "/trust")
+    tenant.post("trusted", {"k": 1})
+    [got] = receiver.wait_for(lambda r: len(r) >= 1, TIMEOUT)
+    assert got.path == "/trust" and json.loads(got.body)["body"] == {"k": 1}
