@@ -1,4 +1,6 @@
-"""Guarantee 4: every committed message yields its notifications at least once, even when the
+"""Guarantees 4 and 7 for notifications.
+
+Guarantee 4: every committed message yields its notifications at least once, even when the
 notifier and a storage replica are SIGKILLed mid-way; duplicates carry the same delivery id.
 
 PostgreSQL with two storage replicas; the notifier and one storage replica are killed while
@@ -10,12 +12,14 @@ it came.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import defaultdict
 
 import httpx
 import pytest
 
+from tests.fixtures.nats import NatsFactory
 from tests.fixtures.suite import SuiteFactory
 from tests.guarantees.load import headers, post_load
 from tests.notifier.conftest import NOTIFIER_APP, notifier_env
@@ -93,3 +97,48 @@ async def test_notifications_survive_killing_the_notifier_and_a_storage_replica(
     finally:
         for receiver in receivers:
             receiver.stop()
+
+
+async def test_the_notifier_heals_after_a_nats_restart(
+    suite_factory: SuiteFactory, nats_factory: NatsFactory
+) -> None:
+    """Guarantee 7 for the notifier: NATS is killed and started again (same store); the
+    notifier keeps its process and delivers what is posted afterwards."""
+    nats = nats_factory()
+    suite = suite_factory(nats_url=nats.url, start=False)
+    notifier = suite.add("notifier", NOTIFIER_APP, env=notifier_env(smtp_port=25))
+    suite.start()
+    receiver = HttpReceiver()
+    project, queue = "notified-nats", "events"
+    try:
+        async with httpx.AsyncClient(
+            base_url=suite.api_url, headers=headers(project), timeout=10
+        ) as http:
+            response = await http.post(
+                f"/v2/queues/{queue}/subscriptions", json={"subscriber": receiver.url + "/n"}
+            )
+            assert response.status_code == 201, response.text
+            before = await http.post(
+                f"/v2/queues/{queue}/messages", json={"messages": [{"body": "before"}]}
+            )
+            assert before.status_code == 201
+            await asyncio.to_thread(receiver.wait_for, lambda r: len(r) >= 1, 15)
+            pid = notifier.pid
+            nats.kill()
+            await asyncio.sleep(0.5)
+            nats.start()
+            posted = False
+            for _ in range(100):  # until storage and the api are back (bounded: ~20 s)
+                after = await http.post(
+                    f"/v2/queues/{queue}/messages", json={"messages": [{"body": "after"}]}
+                )
+                if after.status_code == 201:
+                    posted = True
+                    break
+                await asyncio.sleep(0.2)
+            assert posted, "the suite did not recover"
+            got = await asyncio.to_thread(receiver.wait_for, lambda r: len(r) >= 2, 30)
+            assert any(json.loads(r.body)["body"] == "after" for r in got)
+            assert notifier.pid == pid and notifier.running
+    finally:
+        receiver.stop()
