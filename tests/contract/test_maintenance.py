@@ -9,6 +9,7 @@ from tests.contract.conftest import DriverFactory, ManualClock
 from tests.contract.helpers import ME, claim, post
 from tidings.common import schemas as s
 from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent
+from tidings.common.logging import request_id_var
 from tidings.common.subjects import event_subject
 from tidings.storage.drivers import SqlDriver
 from tidings.storage.tables import claims, messages, outbox
@@ -92,3 +93,21 @@ async def test_sweeper_removes_expired_rows_in_bounded_batches(
         s.MessageGetRequest(project=project, queue="keep", message_id=keep[0])
     )
     assert reply.message.id == keep[0]
+
+
+async def test_the_event_names_the_request_that_posted(
+    make_driver: DriverFactory, fresh_database: str, project: str
+) -> None:
+    """The request id the RPC carried reaches the event, to join deliveries to their post."""
+    driver = await make_driver(url=fresh_database)
+    token = request_id_var.set("req-traced")
+    try:
+        await post(driver, project, "q", [1])
+    finally:
+        request_id_var.reset(token)
+    await post(driver, project, "q", [2])  # outside any request: no id
+    events = [
+        MessagesPostedEvent.model_validate_json(row.payload)
+        for row in await driver.outbox_pending(100, None)
+    ]
+    assert [event.request_id for event in events] == ["req-traced", None]

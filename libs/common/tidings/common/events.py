@@ -27,6 +27,9 @@ class MessagesPostedEvent(BaseModel):
     client_id: str
     created: float
     messages: list[PostedMessage]
+    # The request id of the post (from the gateway's X-Request-ID or made by the api), so the
+    # logs of its deliveries can be joined to the request that caused them.
+    request_id: str | None = None
 
 
 SUBSCRIPTION_CHANGED = "subscription_changed"

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from tidings.common import schemas as s
 from tidings.common.errors import BadClaim, InvalidRequest, MessageClaimed, NotFound, TidingsError
 from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent, PostedMessage
+from tidings.common.logging import request_id_var
 from tidings.common.subjects import event_subject
 from tidings.storage import metrics
 from tidings.storage.batcher import GroupCommitter
@@ -46,7 +47,9 @@ class OutboxEvent:
 
 
 class MessageOps(SqlBase):
-    _post_committer: GroupCommitter[s.MessagePostRequest, s.MessagePostReply]
+    # Each post travels with the request id of its caller: the committing worker runs in a
+    # context of its own.
+    _post_committer: GroupCommitter[tuple[s.MessagePostRequest, str], s.MessagePostReply]
     # Called after a commit that wrote outbox rows with those rows, so the relay publishes
     # them at once without reading them back.
     on_outbox_written: Callable[[list[OutboxEvent]], None] | None = None
@@ -60,10 +63,10 @@ class MessageOps(SqlBase):
         )
 
     async def message_post(self, req: s.MessagePostRequest) -> s.MessagePostReply:
-        return await self._post_committer.submit(req)
+        return await self._post_committer.submit((req, request_id_var.get()))
 
     async def _post_batch(
-        self, requests: Sequence[s.MessagePostRequest]
+        self, posts: Sequence[tuple[s.MessagePostRequest, str]]
     ) -> list[s.MessagePostReply | TidingsError]:
         """Every post of a batch in one transaction, with a fixed number of statements.
 
@@ -71,6 +74,7 @@ class MessageOps(SqlBase):
         whatever the number of requests: the statement count, not the row count, is what
         costs here.
         """
+        requests = [req for req, _ in posts]
         outcomes: list[s.MessagePostReply | TidingsError | None] = [None] * len(requests)
         by_queue: dict[tuple[str, str], list[int]] = {}
         for index, req in enumerate(requests):
@@ -80,7 +84,7 @@ class MessageOps(SqlBase):
         async with self._batch("message.post") as run:
             # Lock queue rows in one global order, so concurrent batches cannot deadlock.
             for project, name in sorted(by_queue):
-                batch = [requests[i] for i in by_queue[(project, name)]]
+                batch = [posts[i] for i in by_queue[(project, name)]]
                 results = await self._post_to_queue(run, project, name, batch, message_rows)
                 for index, (result, event) in zip(by_queue[(project, name)], results, strict=True):
                     outcomes[index] = result
@@ -112,11 +116,11 @@ class MessageOps(SqlBase):
         run: StatementRunner,
         project: str,
         name: str,
-        batch: list[s.MessagePostRequest],
+        batch: list[tuple[s.MessagePostRequest, str]],
         message_rows: list[dict[str, Any]],
     ) -> list[tuple[s.MessagePostReply | TidingsError, OutboxEvent | None]]:
         """Number the messages of one queue's posts and add their rows to ``message_rows``."""
-        total = sum(len(req.messages) for req in batch)
+        total = sum(len(req.messages) for req, _ in batch)
         # Bumping last_seq takes the queue row lock until commit, so posts to one queue commit
         # in sequence order and a reader paging by marker can never skip a later-visible one.
         bump = {"p_project": project, "p_queue": name, "p_count": total}
@@ -132,13 +136,13 @@ class MessageOps(SqlBase):
         now = self.clock()
         next_seq = int(row.last_seq) - total + 1
         results: list[tuple[s.MessagePostReply | TidingsError, OutboxEvent | None]] = []
-        for req in batch:
+        for req, request_id in batch:
             try:
                 self._check_post_size(queue, req.content_length)
             except TidingsError as exc:
                 results.append((exc, None))
                 continue
-            reply, event = self._message_rows(queue, req, next_seq, now, message_rows)
+            reply, event = self._message_rows(queue, req, request_id, next_seq, now, message_rows)
             next_seq += len(req.messages)
             results.append((reply, event))
         unused = int(row.last_seq) + 1 - next_seq
@@ -150,6 +154,7 @@ class MessageOps(SqlBase):
         self,
         queue: QueueInfo,
         req: s.MessagePostRequest,
+        request_id: str,
         first_seq: int,
         now: float,
         message_rows: list[dict[str, Any]],
@@ -193,6 +198,7 @@ class MessageOps(SqlBase):
             client_id=req.client_id,
             created=now,
             messages=posted,
+            request_id=None if request_id == "-" else request_id,
         )
         subject = event_subject(req.project, req.queue, MESSAGES_POSTED)
         return s.MessagePostReply(ids=ids), OutboxEvent(
