@@ -25,6 +25,7 @@ from tidings.common.subjects import EVENTS_PREFIX
 from tidings.notifier.channels import MailChannel, SmtpConfig, WebhookChannel
 from tidings.notifier.consumer import EventConsumer
 from tidings.notifier.dispatcher import Dispatcher
+from tidings.notifier.guard import AddressGuard, GuardedResolver
 from tidings.notifier.settings import NotifierSettings
 from tidings.notifier.targets import TargetCache
 
@@ -59,8 +60,11 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         connection = NatsConnection(config.nats_url, "tidings-notifier", on_connect)
         storage = StorageClient(connection, config.rpc_timeout)
         targets = TargetCache(storage, config.subscription_cache_ttl)
+        guard = AddressGuard(config.webhook_blocked_networks)
         http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=config.max_concurrent_deliveries),
+            connector=aiohttp.TCPConnector(
+                limit=config.max_concurrent_deliveries, resolver=GuardedResolver(guard)
+            ),
             headers={"User-Agent": USER_AGENT},
             # Each attempt has its own deadline (WebhookChannel); no cookies between tenants.
             timeout=aiohttp.ClientTimeout(total=None),
@@ -77,7 +81,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             )
         )
         dispatcher = Dispatcher(
-            WebhookChannel(http, config.delivery_timeout),
+            WebhookChannel(http, config.delivery_timeout, guard),
             mail,
             storage,
             per_subscriber=config.per_subscriber_concurrency,

@@ -18,6 +18,8 @@ from typing import Literal
 import aiohttp
 import aiosmtplib
 
+from tidings.notifier.guard import AddressGuard, BlockedAddress
+
 Result = Literal["ok", "error", "timeout", "refused", "rejected"]
 RETRYABLE_STATUSES = frozenset({408, 429})
 
@@ -45,12 +47,14 @@ class WebhookChannel:
     """aiohttp, for its C HTTP parser: a delivery costs a fraction of what httpx needs, and
     at a thousand notifications a second that is most of the notifier's CPU."""
 
-    def __init__(self, session: aiohttp.ClientSession, timeout: float) -> None:
+    def __init__(self, session: aiohttp.ClientSession, timeout: float, guard: AddressGuard) -> None:
         self._session = session
         self._timeout = timeout
+        self._guard = guard
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         try:
+            self._guard.check_url(url)
             async with asyncio.timeout(self._timeout):
                 async with self._session.post(
                     url, data=body, headers=headers, allow_redirects=False
@@ -61,7 +65,11 @@ class WebhookChannel:
                         await response.read()  # drain, so the connection is reused
         except TimeoutError:
             return Outcome("timeout", f"no answer within {self._timeout:g} s")
+        except BlockedAddress as exc:
+            return Outcome("rejected", str(exc))
         except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, BlockedAddress):
+                return Outcome("rejected", str(exc.os_error))
             return Outcome("refused", f"cannot connect: {exc}")
         except (aiohttp.ClientError, ValueError) as exc:
             return Outcome("error", f"{type(exc).__name__}: {exc}")

@@ -37,6 +37,11 @@ class NotifierSettings(CommonSettings):
         description="multiplies every retry delay of the retry policies; tests scale them "
         "down, operators leave it at 1",
     )
+    webhook_blocked_networks: list[str] = Field(
+        ["169.254.0.0/16", "fe80::/10"],
+        description="JSON list of networks webhooks may not reach (default: link-local, which "
+        "holds cloud metadata services); add private ranges the notifier can see",
+    )
     subscription_cache_ttl: float = Field(
         30.0,
         description="seconds a queue's subscriptions stay cached; subscription events drop "
