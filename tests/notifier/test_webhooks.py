@@ -160,3 +160,24 @@ def test_trust_subscribers_are_posted_to_without_the_prefix(
     tenant.post("trusted", {"k": 1})
     [got] = receiver.wait_for(lambda r: len(r) >= 1, TIMEOUT)
     assert got.path == "/trust" and json.loads(got.body)["body"] == {"k": 1}
+
+
+def test_probes_and_metrics(
+    notifier_suite: NotifierSuite, tenant: Tenant, receiver: HttpReceiver
+) -> None:
+    tenant.subscribe("metered", receiver.url + "/m")
+    tenant.post("metered", 1)
+    receiver.wait_for(lambda r: len(r) >= 1, TIMEOUT)
+    for service in notifier_suite.notifiers:
+        assert httpx.get(service.url + "/healthz", timeout=5).status_code == 200
+        ready = httpx.get(service.url + "/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json() == {"nats": True, "consumer": True}
+    text = "".join(httpx.get(s.url + "/metrics", timeout=5).text for s in notifier_suite.notifiers)
+    for family in (
+        'tidings_notifier_deliveries_total{outcome="delivered",subscriber_type="webhook"}',
+        'tidings_notifier_delivery_attempts_total{result="ok",subscriber_type="webhook"}',
+        'tidings_notifier_delivery_latency_seconds_bucket{le="0.2",subscriber_type="webhook"}',
+        "tidings_notifier_consumer_pending_events ",
+        "tidings_notifier_events_inflight ",
+    ):
+        assert family in text, family
