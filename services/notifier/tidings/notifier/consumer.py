@@ -241,6 +241,10 @@ class EventConsumer:
             log.warning("malformed event on %s dropped", msg.subject)
             with contextlib.suppress(Exception):
                 await msg.ack()
+        except Exception:  # a bug here must not lose the event: it comes back later
+            log.exception("handling the event on %s failed", msg.subject)
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=RETRY_LATER * 5)
 
     async def _deliver_posted(self, event: MessagesPostedEvent) -> EventWork | None:
         targets = await self._targets.get(event.project, event.queue)

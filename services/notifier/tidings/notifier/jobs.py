@@ -8,8 +8,7 @@ delivery id.
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -84,7 +83,6 @@ class Job:
     mail: MailTarget | None = None
     attempts: int = 0
     last_error: str = ""
-    started: float = field(default_factory=time.time)
 
     @property
     def limiter_key(self) -> tuple[str, str]:
