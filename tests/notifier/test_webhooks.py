@@ -110,11 +110,14 @@ def metric(url: str, name: str) -> float:
 
 
 def test_a_rejecting_receiver_is_given_up_at_once_and_listed(
-    tenant: Tenant, receiver: HttpReceiver
+    notifier_suite: NotifierSuite, tenant: Tenant, receiver: HttpReceiver
 ) -> None:
     receiver.behaviour.status = 404  # not retryable: the request itself is wrong
     sid = tenant.subscribe("gone", receiver.url + "/nothing-here")["subscription_id"]
-    [message_id] = tenant.post("gone", {"n": 1})
+    posted = tenant.http.post("/v2/queues/gone/messages", json={"messages": [{"body": {"n": 1}}]})
+    assert posted.status_code == 201
+    message_id = posted.json()["resources"][0].rsplit("/", 1)[1]
+    request_id = posted.headers["X-OpenStack-Request-Id"]
     receiver.wait_for(lambda r: len(r) >= 1, TIMEOUT)
     path = f"/v2/queues/gone/subscriptions/{sid}/failed_deliveries"
     listed = wait_for_failures(tenant, path, 1)
@@ -125,6 +128,11 @@ def test_a_rejecting_receiver_is_given_up_at_once_and_listed(
     assert record["delivery_id"] == receiver.snapshot()[0].headers["X-Tidings-Delivery-Id"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["failed"])
     assert len(receiver.snapshot()) == 1  # no retries of a 4xx
+    # The post's request id follows it into the notifier's log of the give-up.
+    logs = "".join(service.log_tail(400) for service in notifier_suite.notifiers)
+    assert any(request_id in line and "gave up delivery" in line for line in logs.splitlines()), (
+        request_id
+    )
 
 
 def wait_for_failures(tenant: Tenant, path: str, count: int) -> dict[str, list[dict[str, Any]]]:

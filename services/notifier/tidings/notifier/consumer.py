@@ -31,6 +31,7 @@ from tidings.common.events import (
     MessagesPostedEvent,
     SubscriptionChangedEvent,
 )
+from tidings.common.logging import request_id_var
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.subjects import EVENTS_PREFIX, EVENTS_STREAM
@@ -247,6 +248,9 @@ class EventConsumer:
                 await msg.nak(delay=RETRY_LATER * 5)
 
     async def _deliver_posted(self, event: MessagesPostedEvent) -> EventWork | None:
+        # The post's request id follows its deliveries: this task's logs and storage calls,
+        # and the delivery tasks and retry timers started from here, which copy the context.
+        request_id_var.set(event.request_id or "-")
         targets = await self._targets.get(event.project, event.queue)
         settings = self._settings
         subscriptions: list[s.Subscription] = []
