@@ -23,7 +23,7 @@ class WebsocketSettings(AuthSettings):
     )
     close_timeout: float = Field(10.0, description="seconds a closing handshake may take")
     push_batch_window: float = Field(
-        0.0,
+        0.02,
         ge=0.0,
         le=1.0,
         description="a queue is pushed to at most once per this many seconds; events that "
