@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
 
 from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent, PostedMessage
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.subjects import event_subject
 from tidings.websocket.fanout import Fanout
-from tidings.websocket.notifications import Notification
+from tidings.websocket.notifications import Batch
 
 WINDOW = 0.3  # seconds; long against loopback NATS delivery, short for the suite
 
@@ -25,8 +24,8 @@ class Recorder:
         self.batches: list[tuple[float, list[str]]] = []
         self.arrived = asyncio.Event()
 
-    def deliver(self, notifications: Sequence[Notification], now: float) -> None:
-        self.batches.append((time.monotonic(), [n.message.id for n in notifications]))
+    def deliver(self, batch: Batch, now: float) -> None:
+        self.batches.append((time.monotonic(), [n.message.id for n in batch.items]))
         self.arrived.set()
 
     def ids(self) -> list[str]:

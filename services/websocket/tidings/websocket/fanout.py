@@ -26,7 +26,6 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,7 +38,7 @@ from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.subjects import event_subject
 from tidings.websocket import metrics
-from tidings.websocket.notifications import Notification, notifications_of
+from tidings.websocket.notifications import Batch, Notification, notifications_of
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ SUBSCRIBE_TIMEOUT = 5  # seconds
 
 
 class Listener(Protocol):
-    def deliver(self, notifications: Sequence[Notification], now: float) -> None:
+    def deliver(self, batch: Batch, now: float) -> None:
         """Take the event's notifications without waiting; ``now`` is the dispatch time."""
 
 
@@ -136,12 +135,12 @@ class Fanout:
         interest.pending.extend(notifications_of(event))
 
     def _flush(self, interest: _Interest) -> None:
-        notifications, interest.pending = interest.pending, []
+        batch, interest.pending = Batch(interest.pending), []
         interest.last_flush = asyncio.get_running_loop().time()
         now = time.time()
         for listener in list(interest.listeners):
             try:
-                listener.deliver(notifications, now)
+                listener.deliver(batch, now)
             except Exception:  # one listener's fault must not cost the others their pushes
                 log.exception("delivering to a socket failed")
 

@@ -41,11 +41,13 @@ class PushTally:
         self.direct = 0  # of which written straight to the transport (wire.py)
         self._countdown = 1
 
-    def record(self, created: float, direct: bool = False) -> None:
-        self.sent += 1
-        self.direct += direct
-        self._countdown -= 1
-        if not self._countdown:
+    def record(self, created: float, frames: int = 1, direct: bool = False) -> None:
+        """``frames`` pushes sent at once; ``created``: the commit time of the oldest."""
+        self.sent += frames
+        if direct:
+            self.direct += frames
+        self._countdown -= frames
+        if self._countdown <= 0:
             self._countdown = self.SAMPLE_EVERY
             PUSH_LATENCY.observe(max(0.0, time.time() - created))
 

@@ -83,3 +83,20 @@ class Notification:
 
 def notifications_of(event: MessagesPostedEvent) -> list[Notification]:
     return [Notification(event.queue, message, event.created) for message in event.messages]
+
+
+class Batch:
+    """Notifications pushed together; every socket of the replica gets the same bytes."""
+
+    __slots__ = ("_wire", "items")
+
+    def __init__(self, items: list[Notification]) -> None:
+        self.items = items
+        self._wire: dict[Encoding, bytes] = {}
+
+    def wire(self, encoding: Encoding) -> bytes:
+        """The frames of all items, back to back, as one write to a socket."""
+        data = self._wire.get(encoding)
+        if data is None:
+            data = self._wire[encoding] = b"".join(item.wire(encoding) for item in self.items)
+        return data

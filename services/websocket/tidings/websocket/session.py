@@ -14,13 +14,12 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import Sequence
 from typing import Any
 
 from starlette.websockets import WebSocket
 
 from tidings.websocket import metrics
-from tidings.websocket.notifications import Notification
+from tidings.websocket.notifications import Batch
 from tidings.websocket.protocol import Encoding, encode
 from tidings.websocket.wire import DirectWire
 
@@ -42,6 +41,7 @@ class Session:
         # wake-up future rather than an asyncio.Queue: this is the per-frame path of every push.
         self._frames: deque[tuple[str | bytes, float | None]] = deque()
         self._wakeup: asyncio.Future[None] | None = None
+        self._idle = False  # the writer waits for frames (is not in the middle of a send)
         self.closing = asyncio.Event()
         self._drained = asyncio.Event()  # set by the writer after each frame it sent
         self.close_code = 1000
@@ -51,24 +51,21 @@ class Session:
         """Queue a reply frame without waiting; False once the socket is closing."""
         return self.send_encoded(encode(value, encoding), None)
 
-    def push(self, notifications: Sequence[Notification], encoding: Encoding) -> bool:
-        """Send notification frames now (in one write) if nothing is ahead of them, else queue
-        them; False once the socket is closing."""
+    def push(self, batch: Batch, encoding: Encoding) -> bool:
+        """Send a batch of notification frames now, in one write, if nothing of this socket is
+        ahead of them (its writer idle, its buffer empty), else queue them; False once the
+        socket is closing."""
         wire = self._wire
-        wakeup = self._wakeup
         if (
             wire is not None
+            and self._idle
             and not self._frames
-            and wakeup is not None
-            and not wakeup.done()  # the writer is idle, not in the middle of a send
             and not self.closing.is_set()
-            and wire.ready()
+            and wire.try_write(batch, encoding)
         ):
-            wire.write(notifications, encoding)
-            for pushed in notifications:
-                metrics.PUSHES.record(pushed.created, direct=True)
+            metrics.PUSHES.record(batch.items[0].created, len(batch.items), direct=True)
             return True
-        for pushed in notifications:
+        for pushed in batch.items:
             if not self.send_encoded(pushed.encoded(encoding), pushed.created):
                 return False
         return True
@@ -99,8 +96,12 @@ class Session:
         while True:
             if not frames:
                 self._wakeup = loop.create_future()
-                await self._wakeup
-                self._wakeup = None
+                self._idle = True
+                try:
+                    await self._wakeup
+                finally:
+                    self._idle = False
+                    self._wakeup = None
                 continue
             data, created = frames.popleft()
             if isinstance(data, str):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,7 @@ from pydantic import JsonValue
 from tidings.common.errors import Conflict
 from tidings.common.events import PostedMessage
 from tidings.websocket.fanout import Fanout
-from tidings.websocket.notifications import Notification
+from tidings.websocket.notifications import Batch, Notification
 from tidings.websocket.protocol import Encoding
 from tidings.websocket.session import SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON, Session
 
@@ -65,21 +64,23 @@ class SocketSubscription:
 
     # ------------------------------------------------------------ live delivery
 
-    def deliver(self, notifications: Sequence[Notification], now: float) -> None:
+    def deliver(self, batch: Batch, now: float) -> None:
         if now >= self.created + self.ttl:  # expired(), inlined: this runs once per socket
             return
-        if self._buffer is None:
-            self._push(notifications)
-        elif len(self._buffer) + len(notifications) <= self._buffer_limit:
-            self._buffer.extend(notifications)
+        if self._buffer is not None:  # a resume is replaying the backlog
+            if len(self._buffer) + len(batch.items) > self._buffer_limit:
+                self.session.abort(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON)
+            else:
+                self._buffer.extend(batch.items)
+        elif self._replayed or self._backlog_end is not None:  # after a resume
+            self._push(batch.items)
         else:
-            self.session.abort(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON)
+            self.session.push(batch, self.encoding)
 
-    def _push(self, notifications: Sequence[Notification]) -> None:
-        if self._replayed or self._backlog_end is not None:  # only after a resume
-            notifications = [n for n in notifications if not self._already_replayed(n.message)]
-        if notifications:
-            self.session.push(notifications, self.encoding)
+    def _push(self, notifications: list[Notification]) -> None:
+        fresh = [n for n in notifications if not self._already_replayed(n.message)]
+        if fresh:
+            self.session.push(Batch(fresh), self.encoding)
 
     def _already_replayed(self, message: PostedMessage) -> bool:
         if message.id in self._replayed:

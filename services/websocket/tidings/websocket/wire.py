@@ -21,13 +21,11 @@ uvicorn or websockets silently disables the fast path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
-from websockets.protocol import State
 
-from tidings.websocket.notifications import Notification
+from tidings.websocket.notifications import Batch
 from tidings.websocket.protocol import Encoding
 
 RAW_SEND_KEY = "tidings.raw_send"
@@ -54,32 +52,29 @@ class DirectWire:
     def __init__(self, protocol: Any) -> None:
         self._protocol = protocol
 
-    def ready(self) -> bool:
-        protocol = self._protocol
-        return (
-            protocol.writable.is_set()
-            and not protocol.close_sent
-            and protocol.conn.state is State.OPEN
-            and not protocol.transport.is_closing()
-        )
+    def try_write(self, batch: Batch, encoding: Encoding) -> bool:
+        """Write the batch's frames in one go if the socket is open and writable, else False.
 
-    def write(self, notifications: Sequence[Notification], encoding: Encoding) -> None:
-        """The frames of ``notifications``, in order, in one write (one system call)."""
+        uvicorn sets ``close_sent`` whenever it closes (ours, a keepalive timeout, a protocol
+        error) and closes the transport when the client closes, so those two cover the states
+        where a frame must not be written.
+        """
         protocol = self._protocol
+        transport = protocol.transport
+        if not protocol.writable.is_set() or protocol.close_sent or transport.is_closing():
+            return False
         conn = protocol.conn
         if not conn.extensions:
-            if len(notifications) == 1:
-                protocol.transport.write(notifications[0].wire(encoding))
-            else:
-                protocol.transport.write(b"".join(n.wire(encoding) for n in notifications))
-            return
-        for pushed in notifications:
+            transport.write(batch.wire(encoding))
+            return True
+        for pushed in batch.items:
             data = pushed.encoded(encoding)
             if isinstance(data, str):
                 conn.send_text(data.encode())
             else:
                 conn.send_binary(data)
-        protocol.transport.write(b"".join(conn.data_to_send()))
+        transport.write(b"".join(conn.data_to_send()))
+        return True
 
 
 def direct_wire(scope: Scope) -> DirectWire | None:
