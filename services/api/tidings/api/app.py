@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from tidings.api.auth import build_authenticator
+from tidings.api.console import build_router as build_console_router
 from tidings.api.errors import install_error_handlers
 from tidings.api.kinds import QUEUES
 from tidings.api.observe import ObserveRequests
@@ -100,6 +101,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(subscriptions.router)
     app.include_router(share.router)
     app.include_router(topics.router)
+    app.include_router(build_console_router(config))
     app.state.route_methods = route_methods(app.router.routes)
     _without_validation_errors(app)
     return app
