@@ -324,6 +324,77 @@ class HealthReply(Schema):
     operation_status: dict[str, dict[str, Any]]
 
 
+# ---------------------------------------------------------------- pools and flavors (admin)
+
+# Every pool is a PostgreSQL database with the same driver, so every flavor offers them all.
+CAPABILITIES = ["FIFO", "CLAIMS", "DURABILITY", "AOD", "HIGH_THROUGHPUT"]
+
+
+class Pool(Schema):
+    name: str
+    uri: str
+    weight: int
+    flavor: str | None = None
+    options: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class PoolRequest(Schema):
+    name: str
+
+
+class PoolListRequest(Schema):
+    marker: str | None = None
+    limit: int = 10
+
+
+class PoolListReply(Schema):
+    pools: list[Pool]
+
+
+class PoolReply(Schema):
+    pool: Pool
+
+
+class PoolPutReply(Schema):
+    created: bool
+
+
+class PoolPatchRequest(Schema):
+    name: str
+    uri: str | None = None
+    weight: int | None = None
+    flavor: str | None = None
+    options: dict[str, JsonValue] | None = None
+
+
+class Flavor(Schema):
+    name: str
+    pool_list: list[str]
+    capabilities: list[str] = Field(default_factory=lambda: list(CAPABILITIES))
+
+
+class FlavorRequest(Schema):
+    name: str
+
+
+class FlavorListRequest(Schema):
+    marker: str | None = None
+    limit: int = 10
+
+
+class FlavorListReply(Schema):
+    flavors: list[Flavor]
+
+
+class FlavorReply(Schema):
+    flavor: Flavor
+
+
+class FlavorPutRequest(Schema):
+    name: str
+    pool_list: list[str]
+
+
 # ---------------------------------------------------------------- envelope
 
 
@@ -364,4 +435,14 @@ OPERATIONS: dict[str, tuple[type[Schema], type[Schema]]] = {
     "delivery.list_failures": (FailedDeliveryListRequest, FailedDeliveryListReply),
     "health.ping": (Empty, PingReply),
     "health.check": (ProjectScoped, HealthReply),
+    "pool.list": (PoolListRequest, PoolListReply),
+    "pool.get": (PoolRequest, PoolReply),
+    "pool.put": (Pool, PoolPutReply),
+    "pool.patch": (PoolPatchRequest, PoolReply),
+    "pool.delete": (PoolRequest, Empty),
+    "flavor.list": (FlavorListRequest, FlavorListReply),
+    "flavor.get": (FlavorRequest, FlavorReply),
+    "flavor.put": (FlavorPutRequest, Empty),
+    "flavor.patch": (FlavorPutRequest, FlavorReply),
+    "flavor.delete": (FlavorRequest, Empty),
 }

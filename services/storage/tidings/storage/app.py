@@ -8,8 +8,9 @@ the service starts and answers probes even while NATS is still down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
@@ -21,10 +22,11 @@ from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import RpcServer
 from tidings.common.runtime import freeze_startup_heap
 from tidings.storage.depth_metrics import DepthExporter
-from tidings.storage.drivers import create_driver
+from tidings.storage.drivers import SqlDriver, create_driver
 from tidings.storage.handlers import build_handlers
 from tidings.storage.migrate import upgrade
 from tidings.storage.outbox import OutboxRelay, ensure_events_stream
+from tidings.storage.pools import PooledStorage
 from tidings.storage.settings import StorageSettings
 from tidings.storage.sweeper import Sweeper
 
@@ -43,16 +45,46 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
         await driver.open()
         if config.migrate_on_start:
             await upgrade(driver.engine)
-        server = RpcServer(build_handlers(driver))
+        relays: list[OutboxRelay] = []
+
+        async def attach_pool(pool_driver: SqlDriver) -> Callable[[], Awaitable[None]]:
+            # A pool database has its own outbox and expired rows: its own relay and sweeper.
+            pool_relay = OutboxRelay(pool_driver, connection, config.outbox_retry_after)
+            pool_driver.on_outbox_written = pool_relay.notify
+            pool_sweeper = Sweeper(pool_driver, config.sweeper_interval, config.sweeper_batch_size)
+            relays.append(pool_relay)
+            pool_relay.start()
+            pool_sweeper.start()
+
+            async def detach() -> None:
+                relays.remove(pool_relay)
+                await pool_relay.stop()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pool_relay.flush(), 5)
+                await pool_sweeper.stop()
+
+            return detach
+
+        pooled = PooledStorage(
+            driver,
+            lambda url: create_driver(config, url=url),
+            attach=attach_pool,
+            migrate=config.migrate_on_start,
+            refresh_interval=config.pool_refresh_interval,
+        )
+        server = RpcServer(build_handlers(driver, pooled))
 
         async def on_connect(client: NATS) -> None:
             await ensure_events_stream(client, config.events_duplicate_window)
             await server.subscribe(client)
-            relay.notify()  # publish what waited for the broker
+            for each in relays:
+                each.notify()  # publish what waited for the broker
 
         connection = NatsConnection(config.nats_url, "tidings-storage", on_connect)
         relay = OutboxRelay(driver, connection, config.outbox_retry_after)
         driver.on_outbox_written = relay.notify
+        relays.append(relay)
+        await pooled.start()
         sweeper = Sweeper(driver, config.sweeper_interval, config.sweeper_batch_size)
         depth = DepthExporter(
             driver, config.depth_metrics_interval, config.depth_metrics_max_series
@@ -80,6 +112,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
             await server.drain()
             await sweeper.stop()
             await depth.stop()
+            await pooled.close()
             await driver.close()
 
     app = FastAPI(title="Tidings storage", lifespan=lifespan)

@@ -33,6 +33,9 @@ class StorageSettings(CommonSettings):
     migrate_on_start: bool = True
     http_port: int = 8801
     events_duplicate_window: float = 120.0
+    pool_refresh_interval: float = Field(
+        5.0, ge=0, description="seconds between re-reads of the pool catalog; 0: only on demand"
+    )
     depth_metrics_interval: float = Field(
         15.0, ge=0, description="seconds between reads of the queue depth gauges; 0: off"
     )

@@ -114,3 +114,34 @@ failed_deliveries = sa.Table(
     sa.Index("ix_failed_deliveries_project_queue_id", "project", "queue", "id"),
     sa.Index("ix_failed_deliveries_expires", "expires"),
 )
+
+
+# ---------------------------------------------------------------- pool catalog (Zaqar's pooling)
+# Read only in the default database (TIDINGS_DATABASE_URL); migration 0004 creates them in
+# every database. See tidings.storage.pools.
+pools = sa.Table(
+    "pools",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("uri", sa.String(255), nullable=False, unique=True),
+    sa.Column("weight", sa.BigInteger, nullable=False),
+    sa.Column("flavor", sa.String(255), nullable=True),
+    sa.Column("options", sa.Text, nullable=False),  # JSON object, kept for the operator
+)
+
+flavors = sa.Table(
+    "flavors",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+)
+
+# One row per queue ever placed while pools existed; ``pool`` NULL is the default database.
+# A row is never moved: a queue stays where it was placed, across deletes and pool changes.
+placements = sa.Table(
+    "placements",
+    metadata,
+    sa.Column("project", sa.String(256), primary_key=True),
+    sa.Column("queue", sa.String(64), primary_key=True),
+    sa.Column("pool", sa.String(255), nullable=True, index=True),
+    sa.Column("placed", Epoch, nullable=False),
+)
