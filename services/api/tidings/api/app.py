@@ -27,6 +27,7 @@ from tidings.api.routes import (
     home,
     messages,
     ping,
+    pools,
     probes,
     queues,
     share,
@@ -95,6 +96,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(ping.router)
     if config.admin_mode:
         app.include_router(ping.admin_router)
+    if config.admin_mode and config.pooling:
+        app.include_router(pools.router)
     app.include_router(queues.build_router(QUEUES))
     app.include_router(messages.build_router(QUEUES))
     app.include_router(claims.router)

@@ -21,6 +21,9 @@ class ApiSettings(AuthSettings):
     host: str = "127.0.0.1"
     port: int = 8888  # Zaqar's default REST port
     admin_mode: bool = Field(False, description="expose admin-only routes (/v2/health)")
+    pooling: bool = Field(
+        False, description="with admin_mode: expose /v2/pools and /v2/flavors (storage pools)"
+    )
     readiness_timeout: float = Field(
         1.0, description="seconds /readyz waits for storage to answer health.ping"
     )
