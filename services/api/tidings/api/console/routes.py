@@ -34,7 +34,12 @@ SECURITY_HEADERS = {
     # A console is small; always fetching the current files beats stale modules after an upgrade.
     "Cache-Control": "no-cache",
 }
-MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}  # fmt: skip
+MEDIA_TYPES = {
+    ".js": "text/javascript",  # ES modules must not be served as text/plain
+    ".css": "text/css",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+}
 
 
 def static_files(root: Path = STATIC) -> dict[str, Path]:

@@ -75,7 +75,9 @@ async def exchange(auth_url: str, sign_in: PasswordSignIn, timeout: float) -> Is
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(url, json=sign_in.keystone_body())
     except httpx.HTTPError as exc:
-        raise HttpError(503, "Keystone unavailable", f"Keystone could not be reached: {exc}")
+        raise HttpError(
+            503, "Keystone unavailable", f"Keystone could not be reached: {exc}"
+        ) from exc
     if response.status_code in (401, 403):
         raise HttpError(401, "Unauthorized", "Keystone refused these credentials.")
     if response.status_code != 201 or "X-Subject-Token" not in response.headers:
