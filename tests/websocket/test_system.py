@@ -41,10 +41,20 @@ async def test_home_document(ws: WsClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "action", ["pool_list", "pool_get", "pool_create", "flavor_list", "flavor_delete"]
+    ("action", "body"),
+    [
+        ("pool_list", {}),
+        ("pool_get", {"pool_name": "p"}),
+        ("pool_create", {"pool_name": "p", "uri": "postgresql://h/d", "weight": 1}),
+        ("flavor_list", {}),
+        ("flavor_delete", {"flavor_name": "f"}),
+    ],
 )
-async def test_pools_and_flavors_do_not_exist(ws: WsClient, action: str) -> None:
-    status, body = await ws.call(action, {})
+async def test_pools_and_flavors_do_not_exist(
+    ws: WsClient, action: str, body: dict[str, object]
+) -> None:
+    """Without TIDINGS_POOLING (this suite), as REST without pooling (spec 1.1)."""
+    status, body = await ws.call(action, body)
     assert status == 404
     assert body == {
         "exception": "Pools and flavors are not available: this deployment has no pooling.",

@@ -11,6 +11,9 @@ class WebsocketSettings(AuthSettings):
     host: str = "127.0.0.1"
     port: int = 9000  # Zaqar's default WebSocket port
     admin_mode: bool = Field(False, description="serve check_node_health (admin role only)")
+    pooling: bool = Field(
+        False, description="with admin_mode: serve the pool_* and flavor_* actions"
+    )
     send_buffer_frames: int = Field(
         1000,
         description="frames a socket may have waiting to be sent; a client that lets more pile "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tidings.websocket.actions import claims, messages, queues, subscriptions, system
+from tidings.websocket.actions import claims, messages, pools, queues, subscriptions, system
 from tidings.websocket.actions.base import Action, Context
 from tidings.websocket.schema import ActionSchema
 
@@ -15,6 +15,7 @@ ACTIONS: dict[str, Action] = {
     **claims.ACTIONS,
     **subscriptions.ACTIONS,
     **system.ACTIONS,
+    **pools.ACTIONS,
 }
 
 __all__ = ["ACTIONS", "AUTHENTICATE", "AUTHENTICATE_SCHEMA", "Action", "ActionSchema", "Context"]

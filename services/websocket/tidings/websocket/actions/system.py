@@ -1,6 +1,6 @@
 """Actions Zaqar's WebSocket API lists but never implemented, served with REST semantics:
-ping_node, check_node_health, get_home_doc; and the pool/flavor actions, which answer 404
-because Tidings has no pooling yet (REST: the routes exist only with pooling, spec 1.1)."""
+ping_node, check_node_health, get_home_doc. The pool/flavor actions are in
+:mod:`tidings.websocket.actions.pools`."""
 
 from __future__ import annotations
 
@@ -34,16 +34,8 @@ async def get_home_doc(ctx: Context) -> Reply:
     return Reply(200, home_resources(ctx.settings.admin_mode))
 
 
-async def no_pooling(ctx: Context) -> Reply:
-    raise NotFound("Pools and flavors are not available: this deployment has no pooling.")
-
-
-_POOL_ACTIONS = [f"pool_{verb}" for verb in ("list", "create", "update", "get", "delete")]
-_FLAVOR_ACTIONS = [f"flavor_{verb}" for verb in ("list", "create", "update", "get", "delete")]
-
 ACTIONS: dict[str, Action] = {
     "ping_node": Action(ActionSchema(), ping_node),
     "check_node_health": Action(ActionSchema(), check_node_health),
     "get_home_doc": Action(ActionSchema(), get_home_doc),
-    **{name: Action(ActionSchema(), no_pooling) for name in _POOL_ACTIONS + _FLAVOR_ACTIONS},
 }
