@@ -1,6 +1,7 @@
 """The console's browser tests: one suite (storage, api, websocket, notifier on their own NATS)
-and one headless Chromium for the whole module, driven by Playwright's async API (the tests
-share pytest-asyncio's session loop with the rest of the suite).
+and one headless Chromium for the package, driven by Playwright's async API (the tests share
+pytest-asyncio's session loop with the rest of the suite). Each test module gets its own page
+in a fresh browser context (empty sessionStorage, no cookies).
 
 Screenshots go to ``tests/output/console/`` (gitignored), one per main screen.
 """
@@ -29,7 +30,7 @@ NOTIFIER_ENV = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def console_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     root = tmp_path_factory.mktemp("console-suite")
     nats = start_nats(root / "nats")
@@ -52,7 +53,7 @@ def console_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         nats.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chromium_path() -> str:
     try:
         return ensure_chromium()
@@ -60,7 +61,7 @@ def chromium_path() -> str:
         pytest.fail(f"the console's browser tests need Chromium: {exc}", pytrace=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def browser(chromium_path: str) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         # Playwright gives every launch a fresh, empty --user-data-dir of its own.
