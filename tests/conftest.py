@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.nats",
     "tests.fixtures.suite",
+    "tests.fixtures.scaled",
     "tests.fixtures.keystone",
 ]

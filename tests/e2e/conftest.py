@@ -6,22 +6,33 @@ other's queues.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 
 import pytest
 from zaqarclient.queues import client as zaqar
 
+from tests.fixtures.scaled import ScaledSuite
 from tests.fixtures.suite import Suite
 
 ZaqarFactory = Callable[..., zaqar.Client]
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def rest_url(request: pytest.FixtureRequest) -> str:
-    """The api of the SQLite suite, then of the PostgreSQL suite (two storage replicas)."""
+@pytest.fixture(scope="session", params=["sqlite", "postgresql", "scaled"])
+def rest_urls(request: pytest.FixtureRequest) -> list[str]:
+    """The api of the SQLite suite, of the PostgreSQL suite (two storage replicas), then both
+    api replicas of the scaled-out suite (two of each service, two pools; issue 6)."""
+    if request.param == "scaled":
+        scaled: ScaledSuite = request.getfixturevalue("scaled_suite")
+        return scaled.api_urls
     running: Suite = request.getfixturevalue("suite" if request.param == "sqlite" else "pg_suite")
-    return running.api_url
+    return [running.api_url]
+
+
+@pytest.fixture
+def rest_url(rest_urls: list[str]) -> str:
+    return rest_urls[0]
 
 
 @pytest.fixture
@@ -38,12 +49,14 @@ def make_client(url: str, project: str, client_uuid: str | None = None) -> zaqar
 
 
 @pytest.fixture
-def zaqar_factory(rest_url: str, project: str) -> ZaqarFactory:
+def zaqar_factory(rest_urls: list[str], project: str) -> ZaqarFactory:
     """``zaqar_factory()`` -> a client of this test's project with a new Client-ID;
-    ``zaqar_factory(project="other")`` for another project."""
+    ``zaqar_factory(project="other")`` for another project. Clients take the api replicas in
+    turn, so one test's clients talk to different replicas of a scaled suite."""
+    turn = itertools.cycle(rest_urls)
 
     def make(project: str = project, client_uuid: str | None = None) -> zaqar.Client:
-        return make_client(rest_url, project, client_uuid)
+        return make_client(next(turn), project, client_uuid)
 
     return make
 
