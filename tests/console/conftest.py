@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Dialog, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, async_playwright
 
 from tests.console.chromium import FLAGS, ChromiumUnavailable, ensure_chromium
 from tests.fixtures.nats import start_nats
@@ -82,11 +82,22 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     async def accept(dialog: Dialog) -> None:  # the console confirms deletes and purges
         await dialog.accept()
 
+    # Script errors and Content-Security-Policy refusals would mean a broken or CSP-unsafe
+    # page; API refusals (4xx on purpose) only log "Failed to load resource" and are fine.
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            problems.append(message.text)
+
     opened.on("dialog", accept)
+    opened.on("console", on_console)
+    opened.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     try:
         yield opened
     finally:
         await context.close()
+    assert not problems, f"the console logged errors: {problems}"
 
 
 @pytest.fixture(scope="module")
