@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-INSTALL_TIMEOUT = 420.0  # seconds per apt-get step; a fresh install measured ~1-2 min here
+INSTALL_TIMEOUT = 420.0  # seconds per apt-get step; the install took 17 s on this kind of machine
 
 # The flags this machine needs (see the workplace notes): no sandbox as root, no GPU, and no
 # background traffic that a closed network would refuse at every start.
@@ -36,7 +36,9 @@ class ChromiumUnavailable(RuntimeError):
 def find_chromium() -> str | None:
     override = os.environ.get("TIDINGS_TEST_CHROMIUM")
     if override:
-        return override if Path(override).exists() else None
+        if not Path(override).exists():
+            raise ChromiumUnavailable(f"TIDINGS_TEST_CHROMIUM={override} does not exist")
+        return override
     for candidate in CANDIDATES:
         if Path(candidate).exists():
             return candidate
@@ -71,7 +73,7 @@ def ensure_chromium() -> str:
             "Chromium executable."
         )
     _run([apt_get, "update", "-qq"])
-    _run([apt_get, "install", "-y", "-qq", "--no-install-recommends", "chromium"])
+    _run([apt_get, "install", "-y", "-qq", "chromium"])
     found = find_chromium()
     if found is None:
         raise ChromiumUnavailable("apt-get installed chromium, yet no chromium executable exists")
