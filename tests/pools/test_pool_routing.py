@@ -14,12 +14,19 @@ import pytest
 from tests.contract.conftest import migrate
 from tests.fixtures.postgres import PostgresServer
 from tidings.common import schemas as s
-from tidings.common.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from tidings.common.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    ServiceUnavailable,
+)
 from tidings.storage.catalog import UNPLACED
 from tidings.storage.drivers import SqlDriver, create_driver
 from tidings.storage.handlers import build_handlers
 from tidings.storage.pools import PooledStorage
 from tidings.storage.settings import StorageSettings
+from tidings.storage.tables import pools
 
 SETTINGS = StorageSettings(message_encryption_key="pool-test-key", pool_size=2)
 Databases = Callable[[int], Awaitable[list[str]]]
@@ -229,3 +236,27 @@ async def test_sqlite_refuses_pools(tmp_path: object) -> None:
         assert listed == s.PoolListReply(pools=[])
     finally:
         await default.close()
+
+
+async def test_a_placed_queue_of_an_unreachable_pool_is_a_503(
+    router: PooledStorage, databases: Databases
+) -> None:
+    (uri,) = await databases(1)
+    await router.pool_put(s.Pool(name="gone", uri=uri, weight=1))
+    tenant = project()
+    await create(router, tenant, "q")
+    # Another replica finds the pool moved to an address nothing listens on.
+    async with router.default.engine.begin() as conn:
+        await conn.execute(pools.update().values(uri="postgresql+psycopg://x@127.0.0.1:1/none"))
+    other = PooledStorage(
+        router.default, lambda url: create_driver(SETTINGS, url=url), refresh_interval=0
+    )
+    await other.start()
+    try:
+        with pytest.raises(ServiceUnavailable, match="Pool gone is not available"):
+            await other.handlers()["queue.get"](s.QueueScoped(project=tenant, queue="q"))
+        # Never-placed queues are still served by the default database.
+        reply = await other.handlers()["queue.get"](s.QueueScoped(project=tenant, queue="new"))
+        assert reply == s.QueueGetReply(exists=False)
+    finally:
+        await other.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -46,6 +47,8 @@ Attach = Callable[[SqlDriver], Awaitable[Callable[[], Awaitable[None]]]]
 # Operations that may create their queue, and so place it.
 PLACING = frozenset({"queue.create", "message.post", "subscription.create"})
 MAX_CACHED_PLACEMENTS = 100_000
+# An unreachable pool is retried at most this often by requests (each try may take seconds).
+FORCED_REFRESH_SPACING = 1.0
 FLAVOR_KEY = "_flavor"
 
 
@@ -73,8 +76,12 @@ class PooledStorage:
         self._migrate = migrate
         self._refresh_interval = refresh_interval
         self._open: dict[str, _OpenPool] = {}
+        # Every pool of the catalog at the last refresh, opened or not: while one exists,
+        # requests are routed by placement even if its database cannot be opened right now.
+        self._registered: set[str] = set()
         self._placed: dict[tuple[str, str], str | None] = {}
         self._refresh_lock = asyncio.Lock()
+        self._last_forced_refresh = 0.0
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -98,6 +105,7 @@ class PooledStorage:
             self._task = None
         for name in list(self._open):
             await self._close_pool(name)
+        self._registered.clear()
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -113,6 +121,7 @@ class PooledStorage:
             return
         async with self._refresh_lock:
             wanted = {pool.name: pool for pool in await self.catalog.pools()}
+            self._registered = set(wanted)
             for name, entry in list(self._open.items()):
                 if name not in wanted or wanted[name].uri != entry.pool.uri:
                     await self._close_pool(name)
@@ -151,7 +160,7 @@ class PooledStorage:
     async def driver_for(
         self, project: str, queue: str, *, placing: bool = False, flavor: str | None = None
     ) -> SqlDriver:
-        if not self._open:
+        if not self._registered:
             return self.default  # no pools: exactly the single-database path
         key = (project, queue)
         if key in self._placed:
@@ -170,7 +179,9 @@ class PooledStorage:
     async def _driver_named(self, pool: str | None) -> SqlDriver:
         if pool is None:
             return self.default
-        if pool not in self._open:
+        now = time.monotonic()
+        if pool not in self._open and now - self._last_forced_refresh > FORCED_REFRESH_SPACING:
+            self._last_forced_refresh = now
             await self.refresh()
         entry = self._open.get(pool)
         if entry is None:
@@ -232,7 +243,7 @@ class PooledStorage:
     async def queue_list(self, req: s.Schema) -> s.Schema:
         """One page over every database: each gives its page, the first ``limit`` names win."""
         request = cast(s.QueueListRequest, req)
-        if not self._open:
+        if not self._registered:
             return await self.default.queue_list(request)
         replies = await asyncio.gather(*(d.queue_list(request) for d in self.drivers()))
         items = sorted((q for reply in replies for q in reply.queues), key=lambda q: q.name)
