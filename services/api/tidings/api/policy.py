@@ -104,7 +104,10 @@ class Policy:
     def __init__(self, policy_file: str | None = None) -> None:
         rules = oslo_policy.Rules.from_dict(DEFAULT_RULES)
         if policy_file is not None:
-            rules.update(oslo_policy.Rules.load(Path(policy_file).read_text()))
+            path = Path(policy_file)
+            if not path.is_file():
+                raise ValueError(f"policy file {policy_file} does not exist")
+            rules.update(oslo_policy.Rules.load(path.read_text()))
         conf = cfg.ConfigOpts()
         conf([], project="tidings", default_config_files=[], default_config_dirs=[])
         # Only the evaluator: rules are given, never looked up in files or directories.
