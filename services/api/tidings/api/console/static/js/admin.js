@@ -16,7 +16,9 @@ async function showList(path, key, target) {
     block.replaceChildren(el("ul", {}, ...items.map((item) =>
       el("li", {}, el("strong", {}, item.name), " ", el("code", {}, JSON.stringify(item))))));
   } catch (error) {
-    block.replaceChildren(el("p", { class: "api-answer" }, `The API answered ${error.status || ""} ${error.message}`));
+    // REST titles of protocol errors already start with the status ("404 Not Found").
+    const status = error.status && !error.message.startsWith(String(error.status)) ? `${error.status} ` : "";
+    block.replaceChildren(el("p", { class: "api-answer" }, `The API answered ${status}${error.message}`));
   }
 }
 
