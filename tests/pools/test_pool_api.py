@@ -29,6 +29,9 @@ def test_pool_and_flavor_routes(
         assert http.get("/v2/pools", headers=TENANT).status_code == 403
         assert http.get("/v2/flavors", headers=TENANT).status_code == 200
         assert http.get("/v2/pools").json() == {"pools": [], "links": []}
+        home = http.get("/v2/").json()["resources"]
+        assert home["rel/pool"]["href-template"] == "/v2/pools/{pool_name}"
+        assert {"rel/pools", "rel/flavors", "rel/flavor", "rel/health"} <= set(home)
 
         created = http.put("/v2/pools/one", json={"uri": first, "weight": 10, "options": {"a": 1}})
         assert created.status_code == 201 and created.headers["Location"] == "/v2/pools/one"
@@ -127,3 +130,4 @@ def test_pool_routes_are_absent_without_pooling(suite_factory: SuiteFactory) -> 
     with httpx.Client(base_url=suite.api_url, headers=ADMIN, timeout=30) as http:
         assert http.get("/v2/pools").status_code == 404
         assert http.get("/v2/flavors").status_code == 404
+        assert "rel/pools" not in http.get("/v2/").json()["resources"]

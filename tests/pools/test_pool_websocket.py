@@ -24,6 +24,8 @@ async def test_pool_and_flavor_actions(
         status, body = await ws.call("pool_list", {})
         assert (status, body["error"]) == (403, "Not authorized")
         assert await ws.call("pool_list", {}, admin) == (200, {"pools": []})
+        status, body = await ws.call("get_home_doc")
+        assert status == 200 and "rel/flavors" in body["resources"]
         status, body = await ws.call(
             "pool_create", {"pool_name": "one", "uri": uri, "weight": 3}, admin
         )

@@ -26,8 +26,26 @@ _CLAIM = {**_Q, "claim_id": "param/claim_id"}
 _SUB = {**_Q, "subscriptions_id": "param/subscriptions_id"}
 
 
-def home_resources(admin_mode: bool = False) -> dict[str, Any]:
-    """``{"resources": {rel: entry}}``; ``rel/health`` only in admin mode."""
+def pooling_resources() -> dict[str, Any]:
+    """The admin relations of pools and flavors (admin mode with pooling only)."""
+    listing = {"detailed": "param/detailed", "limit": "param/limit", "marker": "param/marker"}
+    return {
+        "rel/pools": _entry("/v2/pools{?detailed,limit,marker}", ["GET"], listing),
+        "rel/pool": _entry(
+            "/v2/pools/{pool_name}", ["GET", "PUT", "PATCH", "DELETE"],
+            {"pool_name": "param/pool_name"},
+        ),
+        "rel/flavors": _entry("/v2/flavors{?detailed,limit,marker}", ["GET"], listing),
+        "rel/flavor": _entry(
+            "/v2/flavors/{flavor_name}", ["GET", "PUT", "PATCH", "DELETE"],
+            {"flavor_name": "param/flavor_name"},
+        ),
+    }  # fmt: skip
+
+
+def home_resources(admin_mode: bool = False, pooling: bool = False) -> dict[str, Any]:
+    """``{"resources": {rel: entry}}``; ``rel/health`` only in admin mode, the pool and
+    flavor relations only in admin mode with pooling."""
     resources: dict[str, Any] = {
         "rel/queues": _entry(
             "/v2/queues{?marker,limit,detailed}",
@@ -83,4 +101,6 @@ def home_resources(admin_mode: bool = False) -> dict[str, Any]:
     }
     if admin_mode:
         resources["rel/health"] = _entry("/v2/health", ["GET"])
+    if admin_mode and pooling:
+        resources.update(pooling_resources())
     return {"resources": resources}

@@ -76,7 +76,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.authenticator = PolicyEnforced(
         build_authenticator(config), Policy(config.policy_file)
     )
-    app.state.home_document = home.home_document(config.admin_mode)
+    app.state.home_document = home.home_document(config.admin_mode, config.pooling)
     install_error_handlers(app)
     app.add_middleware(ObserveRequests)
     if config.cors_allowed_origins:  # outermost, so that refusals carry CORS headers too

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from tidings.api.openapi import operation
 from tidings.api.pipeline import Context, check_content_headers
 from tidings.api.render import json_response
+from tidings.common.homedoc import pooling_resources
 
 router = APIRouter()
 
@@ -105,10 +106,12 @@ HOME_RESOURCES: dict[str, Any] = {
 }
 
 
-def home_document(admin_mode: bool) -> bytes:
+def home_document(admin_mode: bool, pooling: bool = False) -> bytes:
     resources = dict(HOME_RESOURCES)
     if admin_mode:
         resources["rel/health"] = _resource("/v2/health", ["GET"])
+    if admin_mode and pooling:
+        resources.update(pooling_resources())
     # Zaqar pretty-prints the home document with a 4-space indent.
     return json.dumps({"resources": resources}, indent=4).encode()
 

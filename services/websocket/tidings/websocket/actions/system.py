@@ -31,7 +31,7 @@ async def check_node_health(ctx: Context) -> Reply:
 
 
 async def get_home_doc(ctx: Context) -> Reply:
-    return Reply(200, home_resources(ctx.settings.admin_mode))
+    return Reply(200, home_resources(ctx.settings.admin_mode, ctx.settings.pooling))
 
 
 ACTIONS: dict[str, Action] = {
