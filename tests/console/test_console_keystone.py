@@ -8,7 +8,7 @@ REST calls and the live tail's ``authenticate`` frame.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -52,6 +52,17 @@ def keystone_api(
         services.stop()
 
 
+@pytest.fixture
+async def alice_queue_removed(
+    keystone_api: ServiceProcess, keystone: KeystoneServer
+) -> AsyncIterator[None]:
+    """The Keystone projects are shared with tests/auth: leave alice's project as it was."""
+    yield
+    headers = {"Client-ID": CLIENT_ID, "X-Auth-Token": keystone.token("alice")}
+    async with httpx.AsyncClient(base_url=keystone_api.url, timeout=10) as client:
+        await client.delete(f"/v2/queues/{QUEUE}", headers=headers)
+
+
 async def test_token_exchange_answers_like_keystone(keystone_api: ServiceProcess) -> None:
     alice = USERS["alice"]
     async with httpx.AsyncClient(base_url=keystone_api.url, timeout=10) as client:
@@ -84,7 +95,7 @@ async def test_token_exchange_answers_like_keystone(keystone_api: ServiceProcess
 
 
 async def test_password_sign_in_then_rest_and_live_tail(
-    page: Page, keystone_api: ServiceProcess, keystone: KeystoneServer
+    page: Page, keystone_api: ServiceProcess, keystone: KeystoneServer, alice_queue_removed: None
 ) -> None:
     alice = USERS["alice"]
     await page.goto(f"{keystone_api.url}/console")
@@ -124,3 +135,12 @@ async def test_password_sign_in_then_rest_and_live_tail(
             f"/v2/queues/{QUEUE}/stats", headers={"Client-ID": CLIENT_ID, "X-Auth-Token": token}
         )
     assert stats.status_code == 200 and stats.json()["messages"]["total"] == 1
+
+    # Another tenant signs in with a token of its own and sees none of alice's queues.
+    await page.get_by_role("button", name="Sign out").click()
+    await page.get_by_label("Keystone token").fill(keystone.token("bob"))
+    await page.get_by_role("button", name="Sign in with token").click()
+    await expect(page.locator("#who")).to_have_text("Keystone token")
+    await expect(page.locator("#queues-table tbody")).to_have_text(
+        "No queues yet.", timeout=WAIT_MS
+    )

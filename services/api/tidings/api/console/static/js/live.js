@@ -10,13 +10,15 @@ export function websocketUrl(config) {
 }
 
 export class LiveTail {
-  // onMessage(notification), onState(text), onError(text)
-  constructor(url, queue, { onMessage, onState, onError }) {
+  // onMessage(notification), onState(text), onError(text), onClosed(): the socket ended by
+  // itself (server gone, token expired: close code 4003), not through stop().
+  constructor(url, queue, { onMessage, onState, onError, onClosed }) {
     this.url = url;
     this.queue = queue;
     this.onMessage = onMessage;
     this.onState = onState;
     this.onError = onError;
+    this.onClosed = onClosed;
     this.socket = null;
   }
 
@@ -44,7 +46,8 @@ export class LiveTail {
     socket.addEventListener("close", (event) => {
       if (this.socket === socket) {
         this.socket = null;
-        this.onState(event.reason ? `closed: ${event.reason}` : "stopped");
+        this.onState(event.reason ? `closed: ${event.reason}` : `closed (code ${event.code})`);
+        this.onClosed();
       }
     });
   }

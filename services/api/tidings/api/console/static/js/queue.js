@@ -106,6 +106,7 @@ export class QueueView {
       onMessage: (n) => this.tailed(n),
       onState: (text) => { $("#tail-state").textContent = text; },
       onError: (text) => showError(new Error(`Live tail: ${text}`)),
+      onClosed: () => this.tailEnded(),
     });
     this.tail.start();
     toggle.textContent = "Stop live tail";
@@ -114,6 +115,10 @@ export class QueueView {
 
   stopTail() {
     if (this.tail) this.tail.stop();
+    this.tailEnded();
+  }
+
+  tailEnded() {
     this.tail = null;
     const toggle = $("#tail-toggle");
     toggle.textContent = "Start live tail";
