@@ -185,6 +185,43 @@ async def test_webhook_subscriptions_and_their_failed_deliveries(
     )
 
 
+async def test_delayed_messages_show_only_when_asked(page: Page) -> None:
+    # Zaqar delays messages only on delayed queues (a non-zero _default_message_delay).
+    metadata = page.get_by_label("Metadata (JSON object")
+    current = json.loads(await metadata.input_value())
+    await metadata.fill(json.dumps({**current, "_default_message_delay": 30}))
+    await page.get_by_role("button", name="Save metadata").click()
+    await expect(page.locator("#status")).to_have_text("Metadata saved.", timeout=WAIT_MS)
+    await page.get_by_label("Bodies: one JSON value per line").fill('"later"')
+    await page.get_by_label("Message delay (s)").fill("120")
+    await page.get_by_role("button", name="Post", exact=True).click()
+    await expect(page.locator("#status")).to_have_text("Posted 1 message(s).")
+    await page.get_by_label("Message delay (s)").fill("")
+    table = page.locator("#messages-table tbody")
+    await page.get_by_label("include delayed").uncheck()
+    await page.get_by_role("button", name="Refresh messages").click()
+    await expect(table).not_to_contain_text('"later"', timeout=WAIT_MS)
+    await page.get_by_label("include delayed").check()
+    await page.get_by_role("button", name="Refresh messages").click()
+    await expect(table).to_contain_text('"later"', timeout=WAIT_MS)
+
+
+async def test_purge_and_delete_from_the_list(page: Page, rest: httpx.AsyncClient) -> None:
+    spare = "spare"
+    assert (await rest.put(f"/v2/queues/{spare}")).status_code == 201
+    posted = await rest.post(f"/v2/queues/{spare}/messages", json={"messages": [{"body": 1}]})
+    assert posted.status_code == 201
+    await page.get_by_role("button", name="Back to queues").click()
+    row = page.locator(f'#queues-table tr[data-queue="{spare}"]')
+    await expect(row.locator('[data-stat="total"]')).to_have_text("1", timeout=WAIT_MS)
+    await page.get_by_role("button", name=f"Purge {spare}").click()
+    await expect(row.locator('[data-stat="total"]')).to_have_text("0", timeout=WAIT_MS)
+    await page.get_by_role("button", name=f"Delete {spare}").click()
+    await expect(row).to_have_count(0, timeout=WAIT_MS)
+    listed = (await rest.get("/v2/queues")).json()["queues"]
+    assert spare not in [queue["name"] for queue in listed]
+
+
 async def test_pools_and_flavors_show_what_the_api_answers(
     page: Page, rest: httpx.AsyncClient
 ) -> None:
