@@ -40,7 +40,6 @@ from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
-from tidings.common.runtime import freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.state.storage = StorageClient(connection, config.rpc_timeout)
         connection.start()
         log.info("api ready (admin_mode=%s, auth=%s)", config.admin_mode, config.auth_strategy)
-        freeze_startup_heap()
         freeze_startup_heap()
         try:
             yield
