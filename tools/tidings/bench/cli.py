@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import uuid
 
 import psycopg
 
 from tidings.bench import raw_postgres
+from tidings.bench.machine import describe_machine
 from tidings.bench.stats import HEADER, PhaseResult
 from tidings.bench.workloads import (
     Target,
@@ -42,19 +42,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _machine() -> str:
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
-
-
 async def _synchronous_commit(database_url: str) -> str:
     conninfo = raw_postgres._conninfo(database_url)
     async with await psycopg.AsyncConnection.connect(conninfo) as conn:
@@ -65,7 +52,7 @@ async def _synchronous_commit(database_url: str) -> str:
 
 async def _run(args: argparse.Namespace) -> None:
     run = uuid.uuid4().hex[:8]
-    print(f"machine: {_machine()}")
+    print(f"machine: {describe_machine()}")
     print(f"target: {args.url}, {args.concurrency} concurrent clients, {args.duration:.0f} s/phase")
     results: list[PhaseResult] = []
     raw: PhaseResult | None = None

@@ -56,8 +56,9 @@ class PgExecutor:
             min_size=min_size,
             max_size=max_size,
             open=False,
-            # Waiting longer for a connection only delays the 503 of an outage (guarantee 7).
-            timeout=1.0,
+            # Waiting longer for a connection only delays the 503 of an outage (guarantee 7):
+            # with one group-commit worker a post may wait out a failing batch and then its own.
+            timeout=0.5,
             # A 201 promises durability: never let a server default weaken commits.
             kwargs={
                 "autocommit": True,
@@ -66,8 +67,9 @@ class PgExecutor:
                 "row_factory": namedtuple_row,
             },
         )
-        self._sql: dict[int, tuple[str, dict[str, Any]]] = {}
-        self._keep: list[sa.Executable] = []  # statements whose id() keys the cache
+        # Keyed by the statement object itself: the hot statements are built once and live as
+        # long as the process.
+        self._sql: dict[sa.Executable, tuple[str, dict[str, Any]]] = {}
 
     async def open(self) -> None:
         # Connections are made on demand: an unreachable database must not stop startup.
@@ -79,11 +81,9 @@ class PgExecutor:
     def compiled(
         self, statement: sa.Executable, params: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
-        key = id(statement)
-        found = self._sql.get(key)
+        found = self._sql.get(statement)
         if found is None:
-            found = self._sql[key] = compile_statement(statement)
-            self._keep.append(statement)
+            found = self._sql[statement] = compile_statement(statement)
         text, constants = found
         return text, {**constants, **params} if constants else params
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,30 +66,29 @@ class PostgresDriver(SqlDriver):
 
     @asynccontextmanager
     async def _batch(self, operation: str) -> AsyncIterator[StatementRunner]:
+        with self._timed(operation) as executor:
+            async with executor.transaction() as transaction:
+                yield transaction
+
+    @contextmanager
+    def _timed(self, operation: str) -> Iterator[PgExecutor]:
         started = time.perf_counter()
         try:
-            async with self._running_executor().transaction() as transaction:
-                yield transaction
+            yield self._running_executor()
         finally:
             metrics.QUERY_LATENCY.labels(operation).observe(time.perf_counter() - started)
 
     async def _fetch(
         self, operation: str, statement: sa.Executable, params: dict[str, Any], *, write: bool
     ) -> Sequence[Any]:
-        started = time.perf_counter()
-        try:
-            return await self._running_executor().fetch(statement, params)
-        finally:
-            metrics.QUERY_LATENCY.labels(operation).observe(time.perf_counter() - started)
+        with self._timed(operation) as executor:
+            return await executor.fetch(statement, params)
 
     async def _execute(
         self, operation: str, statement: sa.Executable, params: dict[str, Any]
     ) -> int:
-        started = time.perf_counter()
-        try:
-            return await self._running_executor().execute(statement, params)
-        finally:
-            metrics.QUERY_LATENCY.labels(operation).observe(time.perf_counter() - started)
+        with self._timed(operation) as executor:
+            return await executor.execute(statement, params)
 
     def _insert(self, table: sa.Table) -> Any:
         return insert(table)
