@@ -16,8 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.ports import free_port
+from tests.fixtures.ports import free_port, free_port_run
 from tidings.common.devserver import SERVICES, parse_assignments
+
+MAX_REPLICAS = 2  # the most replicas of one service any test here asks for
 
 HEADERS = {"Client-ID": "3381af92-2b9e-11e3-b191-71861300734c", "X-Project-ID": "devserver"}
 LAUNCHER = [sys.executable, "-m", "tidings.common.devserver"]
@@ -25,9 +27,8 @@ LAUNCHER = [sys.executable, "-m", "tidings.common.devserver"]
 
 class Launched:
     def __init__(self, data_dir: Path, *extra: str) -> None:
-        # Free ports for every service (a replica takes the next port too; free_port picks
-        # from the kernel's ephemeral range, where port + 1 is all but always free as well).
-        self.ports = {spec.name: free_port() for spec in SERVICES}
+        # Runs of ports: replica i of a service listens on the service's port + i.
+        self.ports = {spec.name: free_port_run(MAX_REPLICAS) for spec in SERVICES}
         self.api_port = self.ports["api"]
         self.nats_port = free_port()
         data_dir.mkdir(parents=True, exist_ok=True)
