@@ -16,6 +16,7 @@ from tidings.storage.drivers.base import SqlBase, is_id
 from tidings.storage.drivers.queue_info import QueueInfo
 from tidings.storage.drivers.statements import (
     DEAD_LETTER_MARK,
+    alive,
     claim_in_one_statement,
     hold_values,
     unclaimed,
@@ -91,7 +92,7 @@ class ClaimOps(SqlBase):
         also on other replicas, take disjoint rows; SQLite serialises writers with BEGIN
         IMMEDIATE instead."""
         query = sa.select(messages.c.id, messages.c.claim_count).where(
-            messages.c.queue_id == queue.id, messages.c.expires > now, unclaimed(now)
+            messages.c.queue_id == queue.id, alive(now), unclaimed(now)
         )
         if queue.delayed:
             query = query.where(messages.c.visible_at <= now)
@@ -150,7 +151,7 @@ class ClaimOps(SqlBase):
         rows = (
             await conn.execute(
                 sa.select(messages)
-                .where(messages.c.claim_id == claim_id, messages.c.expires > now)
+                .where(messages.c.claim_id == claim_id, alive(now))
                 .order_by(messages.c.seq)
             )
         ).all()
@@ -241,7 +242,7 @@ class ClaimOps(SqlBase):
             # Only live messages: renewing must not resurrect one that already expired.
             await conn.execute(
                 messages.update()
-                .where(messages.c.claim_id == claim.id, messages.c.expires > now)
+                .where(messages.c.claim_id == claim.id, alive(now))
                 .values(hold_values(claim.id, req.ttl, req.grace, expires))
             )
         return s.Empty()

@@ -27,6 +27,7 @@ from tidings.storage.drivers.statements import (
     INSERT_EVENTS,
     INSERT_MESSAGES,
     MESSAGES_BY_ID,
+    alive,
     message_page,
     unclaimed,
 )
@@ -301,7 +302,7 @@ class MessageOps(SqlBase):
                     .where(
                         messages.c.queue_id == queue.id,
                         messages.c.id == req.message_id,
-                        messages.c.expires > now,
+                        alive(now),
                     )
                     .with_for_update()
                 )
@@ -359,7 +360,7 @@ class MessageOps(SqlBase):
                     sa.select(messages)
                     .where(
                         messages.c.queue_id == queue.id,
-                        messages.c.expires > now,
+                        alive(now),
                         unclaimed(now),
                     )
                     .order_by(messages.c.seq)

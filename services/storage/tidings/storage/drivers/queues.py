@@ -13,6 +13,7 @@ from tidings.common import schemas as s
 from tidings.common.errors import Conflict, NotFound
 from tidings.common.validation import validate_queue_metadata
 from tidings.storage.drivers.base import SqlBase
+from tidings.storage.drivers.statements import alive
 from tidings.storage.tables import claims, messages, queues
 
 # The reserved keys that PATCH may replace or remove even when they are not stored (spec 2.6).
@@ -129,7 +130,7 @@ class QueueOps(SqlBase):
             queue = await self._queue(conn, req.project, req.queue)
             if queue is None:
                 return s.QueueStatsReply(claimed=0, free=0, total=0)
-            live = sa.and_(messages.c.queue_id == queue.id, messages.c.expires > now)
+            live = sa.and_(messages.c.queue_id == queue.id, alive(now))
             claimed_now = sa.and_(messages.c.claim_id.is_not(None), messages.c.claim_expires > now)
             row = (
                 await conn.execute(

@@ -30,6 +30,30 @@ _named = sa.and_(
 _queue_id = sa.select(queues.c.id).where(_named).scalar_subquery()
 
 
+def alive(now: Any) -> sa.ColumnElement[bool]:
+    """The message has not expired, written so that no planner picks the expiry index for it.
+
+    ``expires > now`` holds for nearly every row of a busy table, yet PostgreSQL cannot see
+    that when the queue id comes from a subquery: it then ANDs a bitmap of the whole expiry
+    index with the queue's rows and sorts them (17 ms for a 15k-message queue instead of
+    0.2 ms for walking the queue's (queue_id, seq) index up to the page size). The ``+ 0``
+    leaves the expiry index to the sweeper, the one query it serves.
+    """
+    not_expired: sa.ColumnElement[bool] = messages.c.expires + sa.literal_column("0") > now
+    return not_expired
+
+
+def owned_by_queue(queue_id: Any) -> sa.ColumnElement[bool]:
+    """The message belongs to the queue: a check for statements that find messages by id.
+
+    Given ids, the primary key finds the rows; used as an index condition too, the queue id
+    (from a subquery, so unknown to the planner) made PostgreSQL AND a bitmap of the whole
+    queue with the ids' (1.3 ms for a 22k-message queue instead of 0.1 ms).
+    """
+    belongs: sa.ColumnElement[bool] = messages.c.queue_id + sa.literal_column("0") == queue_id
+    return belongs
+
+
 def unclaimed(now: Any) -> sa.ColumnElement[bool]:
     """No live claim holds the message (a stale claim id may remain after expiry)."""
     return sa.or_(messages.c.claim_id.is_(None), messages.c.claim_expires <= now)
@@ -91,14 +115,14 @@ DELETE_EVENTS = outbox.delete().where(
 
 # Messages by id (``p_ids``), live ones only, of the named queue.
 MESSAGES_BY_ID = sa.select(messages).where(
-    messages.c.queue_id == _queue_id,
+    owned_by_queue(_queue_id),
     messages.c.id.in_(sa.bindparam("p_ids", expanding=True)),
-    messages.c.expires > _now,
+    alive(_now),
 )
 
 # Delete messages by id (``p_ids``) of the named queue, whatever their claims.
 DELETE_MESSAGES_BY_ID = messages.delete().where(
-    messages.c.queue_id == _queue_id, messages.c.id.in_(sa.bindparam("p_ids", expanding=True))
+    owned_by_queue(_queue_id), messages.c.id.in_(sa.bindparam("p_ids", expanding=True))
 )
 
 
@@ -113,7 +137,7 @@ def message_page(
     apply to every queue.
     """
     queue = sa.select(queues.c.metadata).where(_named).cte("queue")
-    query = sa.select(messages).where(messages.c.queue_id == _queue_id, messages.c.expires > _now)
+    query = sa.select(messages).where(messages.c.queue_id == _queue_id, alive(_now))
     if after_marker:
         query = query.where(messages.c.seq > sa.bindparam("p_marker", type_=sa.BigInteger()))
     if not echo:
@@ -153,7 +177,7 @@ def claim_in_one_statement() -> sa.Select[Any]:
         sa.select(messages.c.id)
         .where(
             messages.c.queue_id == claimable_queue,
-            messages.c.expires > _now,
+            alive(_now),
             messages.c.visible_at <= _now,
             unclaimed(_now),
         )
