@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tidings.storage import metrics
-from tidings.storage.drivers.pg_executor import PgExecutor
+from tidings.storage.drivers.pg_executor import SESSION_OPTIONS, PgExecutor
 from tidings.storage.drivers.runner import StatementRunner
 from tidings.storage.drivers.sql import SqlDriver
 from tidings.storage.tables import queues
@@ -31,8 +31,7 @@ class PostgresDriver(SqlDriver):
             # No pre-ping: it costs a round trip per transaction. A connection found dead
             # fails its request with a 503 and SQLAlchemy then recycles the whole pool.
             pool_timeout=10,
-            # A 201 promises durability: never let a server default weaken commits.
-            connect_args={"options": "-c synchronous_commit=on", "connect_timeout": 5},
+            connect_args={"options": SESSION_OPTIONS, "connect_timeout": 5},
         )
         # Reads run in autocommit: under READ COMMITTED every statement takes its own snapshot
         # anyway, so BEGIN and COMMIT would only add two round trips to each read.
