@@ -9,14 +9,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.auth.conftest import API_APP, KeystoneSuite, auth_headers
+from tests.auth.conftest import API_APP, WEBSOCKET_APP, KeystoneSuite, auth_headers
 from tests.fixtures.keystone import KeystoneServer
 from tests.fixtures.suite import ServiceProcess, Suite
+from tests.websocket.client import WsClient
 from tidings.api.app import create_app
 from tidings.api.auth import Identity
 from tidings.api.policy import DEFAULT_RULES, Policy, rule_for
 from tidings.api.settings import ApiSettings
 from tidings.common.errors import Forbidden
+from tidings.websocket.actions import ACTIONS
+from tidings.websocket.rules import ACTION_RULES
 
 ORIGIN = "https://dashboard.example"
 POLICY = {
@@ -100,12 +103,25 @@ def test_a_policy_file_overrides_rules(tmp_path: Path) -> None:
         Policy(str(tmp_path / "missing.yaml"))
 
 
-@pytest.fixture(scope="module")
-def custom_api(
-    suite: Suite, keystone: KeystoneServer, tmp_path_factory: pytest.TempPathFactory
+def test_every_websocket_action_has_the_rule_of_its_rest_counterpart() -> None:
+    assert set(ACTION_RULES) == set(ACTIONS)
+    assert all(rule == "" or rule in DEFAULT_RULES for rule in ACTION_RULES.values())
+    assert ACTION_RULES["get_home_doc"] == ""  # like GET /v2/, no rule
+    assert ACTION_RULES["message_post"] == rule_for("POST", "/v2/queues/{q}/messages")
+    assert ACTION_RULES["queue_get_stats"] == rule_for("GET", "/v2/queues/{q}/stats")
+    assert ACTION_RULES["claim_update"] == rule_for("PATCH", "/v2/queues/{q}/claims/{c}")
+    assert ACTION_RULES["flavor_create"] == rule_for("PUT", "/v2/flavors/{f}")
+
+
+def _policed_service(
+    name: str,
+    app: str,
+    suite: Suite,
+    keystone: KeystoneServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceProcess]:
-    """An api in keystone mode with a policy file and CORS for one origin."""
-    root = tmp_path_factory.mktemp("policy-api")
+    """A service in keystone mode with the policy file above (and CORS for one origin)."""
+    root = tmp_path_factory.mktemp(name)
     policy_file = root / "policy.json"
     policy_file.write_text(json.dumps(POLICY))
     env = keystone.service_settings(
@@ -114,13 +130,29 @@ def custom_api(
         TIDINGS_POLICY_FILE=str(policy_file),
         TIDINGS_CORS_ALLOWED_ORIGINS=json.dumps([ORIGIN]),
     )
-    service = ServiceProcess("api-policy", API_APP, env=env, log_dir=root)
+    service = ServiceProcess(name, app, env=env, log_dir=root)
     service.start()
     try:
         service.wait_ready()
         yield service
     finally:
         service.stop()
+
+
+@pytest.fixture(scope="module")
+def custom_api(
+    suite: Suite, keystone: KeystoneServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    yield from _policed_service("api-policy", API_APP, suite, keystone, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def custom_websocket(
+    suite: Suite, keystone: KeystoneServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    yield from _policed_service(
+        "websocket-policy", WEBSOCKET_APP, suite, keystone, tmp_path_factory
+    )
 
 
 def test_a_policy_file_governs_the_api(custom_api: ServiceProcess, tokens: dict[str, str]) -> None:
@@ -139,6 +171,31 @@ def test_a_policy_file_governs_the_api(custom_api: ServiceProcess, tokens: dict[
             "/v2/queues/policed/messages", headers=admin, json={"messages": [{"body": 1}]}
         )
         assert posted.status_code == 403
+
+
+async def test_the_same_policy_file_governs_the_websocket_api(
+    custom_websocket: ServiceProcess, tokens: dict[str, str]
+) -> None:
+    url = custom_websocket.url.replace("http://", "ws://") + "/"
+    alice = await WsClient.open(url, project="header-project")
+    admin = await WsClient.open(url, project="header-project")
+    try:
+        for client, user in ((alice, "alice"), (admin, "admin")):
+            token = client.headers(**{"X-Auth-Token": tokens[user]})
+            assert (await client.call("authenticate", headers=token))[0] == 200
+        assert (await alice.call("check_node_health"))[0] == 200  # member, by the file
+        assert (await alice.call("queue_create", {"queue_name": "policed-ws"}))[0] == 201
+        status, body = await alice.call("queue_delete", {"queue_name": "policed-ws"})
+        assert (status, body["error"]) == (403, "Not authorized")
+        assert (await admin.call("queue_delete", {"queue_name": "policed-ws"}))[0] == 204
+        posted = await admin.call(
+            "message_post", {"queue_name": "policed-ws", "messages": [{"body": 1}]}
+        )
+        assert posted[0] == 403  # "!" denies everyone
+        assert (await alice.call("get_home_doc"))[0] == 200  # no rule governs it
+    finally:
+        await alice.close()
+        await admin.close()
 
 
 def test_cors_answers_the_configured_origin_only(

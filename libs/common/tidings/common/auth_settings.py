@@ -39,6 +39,11 @@ class AuthSettings(CommonSettings):
     signed_url_secret_key: str | None = Field(
         None, description="HMAC key of pre-signed URLs; unset: share answers 400"
     )
+    policy_file: str | None = Field(
+        None,
+        description="YAML or JSON file of oslo.policy rules (spec 7.2 names) overriding the "
+        "defaults, for REST routes and WebSocket actions alike; unset: the defaults",
+    )
 
     @model_validator(mode="after")
     def _keystone_needs_a_service_user(self) -> AuthSettings:

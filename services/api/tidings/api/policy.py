@@ -1,51 +1,21 @@
-"""Authorization by policy rules, as operators configure any OpenStack service (spec 7.2).
+"""Which authorization rule governs each REST route, applied on every ``/v2`` request.
 
 Every ``/v2`` route maps to one of Zaqar's rule names (``queues:create``, ``health:get``, ...)
-derived from its path template and method. The defaults are Zaqar's; a policy file
-(``TIDINGS_POLICY_FILE``, oslo.policy's YAML or JSON: ``"health:get": "role:admin or
-role:operator"``) overrides any of them. A denial is 403 "Not authorized". Routes the table
-cannot name are denied, so a new route is closed until it gets a rule.
-The check wraps the authenticator (:class:`PolicyEnforced`), so every route that asks who is
-calling (``tidings.api.pipeline.admit``) is covered, whoever adds it.
-
-The file is read once at start (restart the api to change it; a missing or unparsable file
-stops the start); rules are evaluated with oslo.policy's own checks on credentials built from
-the request's identity only.
+derived from its path template and method; the rules and their evaluation, shared with the
+WebSocket service, are in :mod:`tidings.common.policy`. Routes the table cannot name are
+denied, so a new route is closed until it gets a rule. The check wraps the authenticator
+(:class:`PolicyEnforced`), so every route that asks who is calling
+(``tidings.api.pipeline.admit``) is covered, whoever adds it.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from oslo_config import cfg
-from oslo_policy import policy as oslo_policy
 from starlette.requests import Request
 
 from tidings.api.auth import Authenticator, Identity
 from tidings.common.errors import Forbidden
-
-UNPROTECTED = ""
-ADMIN = "role:admin"
-NOT_AUTHORIZED = "You are not authorized to complete this action."
-
-DEFAULT_RULES: dict[str, str] = {
-    **{f"queues:{a}": UNPROTECTED for a in (
-        "get_all", "create", "get", "delete", "update", "stats", "share", "purge")},
-    **{f"messages:{a}": UNPROTECTED for a in (
-        "get_all", "create", "get", "delete", "delete_all")},
-    **{f"claims:{a}": UNPROTECTED for a in ("create", "get", "update", "delete")},
-    **{f"subscription:{a}": UNPROTECTED for a in (
-        "get_all", "create", "get", "delete", "update", "confirm")},
-    **{f"topics:{a}": UNPROTECTED for a in (
-        "get_all", "create", "get", "delete", "update", "stats", "purge")},
-    "ping:get": UNPROTECTED,
-    "health:get": ADMIN,
-    **{f"pools:{a}": ADMIN for a in ("get_all", "create", "get", "delete", "update")},
-    "flavors:get_all": UNPROTECTED,
-    "flavors:get": UNPROTECTED,
-    **{f"flavors:{a}": ADMIN for a in ("create", "update", "delete")},
-}  # fmt: skip
+from tidings.common.policy import DEFAULT_RULES, NOT_AUTHORIZED
+from tidings.common.policy import Policy as RulePolicy
 
 # Rule prefix of each resource segment of a path.
 _RESOURCES = {
@@ -100,33 +70,8 @@ def rule_for(method: str, template: str) -> str | None:
     return f"{resource}:{action}"
 
 
-class Policy:
-    def __init__(self, policy_file: str | None = None) -> None:
-        rules = oslo_policy.Rules.from_dict(DEFAULT_RULES)
-        if policy_file is not None:
-            path = Path(policy_file)
-            if not path.is_file():
-                raise ValueError(f"policy file {policy_file} does not exist")
-            rules.update(oslo_policy.Rules.load(path.read_text()))
-        conf = cfg.ConfigOpts()
-        conf([], project="tidings", default_config_files=[], default_config_dirs=[])
-        # Only the evaluator: rules are given, never looked up in files or directories.
-        enforcer = oslo_policy.Enforcer(conf, use_conf=False)
-        enforcer.set_rules(rules, overwrite=True, use_conf=False)
-        self._enforcer = enforcer
-        self._rules: dict[str, Any] = dict(rules)
-
-    def check(self, rule: str, identity: Identity) -> None:
-        """Raise 403 unless ``identity`` passes ``rule`` (unknown rules are denied)."""
-        check = self._rules.get(rule)
-        creds = {
-            "roles": sorted(identity.roles),
-            "project_id": identity.project,
-            "user_id": identity.user,
-        }
-        target = {"project_id": identity.project}
-        if check is None or not check(target, creds, self._enforcer):
-            raise Forbidden(NOT_AUTHORIZED)
+class Policy(RulePolicy):
+    """The rules, and which of them governs a route."""
 
     def check_route(self, method: str, template: str, identity: Identity) -> None:
         rule = rule_for(method, template)
@@ -156,3 +101,6 @@ class PolicyEnforced:
         if isinstance(template, str) and request.method in getattr(route, "methods", ()):
             self._policy.check_route(request.method, template, identity)
         return identity
+
+
+__all__ = ["DEFAULT_RULES", "Policy", "PolicyEnforced", "rule_for"]

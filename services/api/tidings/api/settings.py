@@ -27,11 +27,6 @@ class ApiSettings(AuthSettings):
     readiness_timeout: float = Field(
         1.0, description="seconds /readyz waits for storage to answer health.ping"
     )
-    policy_file: str | None = Field(
-        None,
-        description="YAML or JSON file of oslo.policy rules (spec 7.2 names) overriding the "
-        "defaults; unset: the defaults",
-    )
     cors_allowed_origins: list[str] = Field(
         [], description='JSON list of origins browsers may call from ("*" for any); empty: no CORS'
     )

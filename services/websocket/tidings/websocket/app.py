@@ -21,6 +21,7 @@ from tidings.common import schemas as s
 from tidings.common.errors import TidingsError
 from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
+from tidings.common.policy import Policy
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
 from tidings.websocket.auth import build_authenticator
@@ -37,6 +38,7 @@ READINESS_TIMEOUT = 1.0
 
 def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
     config = settings or WebsocketSettings()
+    policy = Policy(config.policy_file)  # a missing or broken policy file stops the start
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,7 +48,7 @@ def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
         app.state.nats = connection
         app.state.storage = storage
         app.state.fanout = Fanout(connection, config.push_batch_window)
-        app.state.dispatcher = Dispatcher(config, storage, build_authenticator(config))
+        app.state.dispatcher = Dispatcher(config, storage, build_authenticator(config), policy)
         connection.start()
         log.info("websocket API on ws://%s:%s/", config.host, config.port)
         freeze_startup_heap()

@@ -11,12 +11,14 @@ import logging
 import time
 
 from tidings.common.errors import TidingsError
+from tidings.common.policy import Policy
 from tidings.common.rpc import StorageClient
 from tidings.websocket import metrics
 from tidings.websocket.actions import ACTIONS, AUTHENTICATE, AUTHENTICATE_SCHEMA, Context
 from tidings.websocket.auth import NOT_AUTHENTIFIED, Authenticator, AuthState
 from tidings.websocket.errors import error_reply, unexpected_reply
 from tidings.websocket.protocol import FrameError, Reply, Request, decode_frame
+from tidings.websocket.rules import ACTION_RULES
 from tidings.websocket.schema import SCHEMA_FAILED
 from tidings.websocket.session import Session
 from tidings.websocket.settings import WebsocketSettings
@@ -27,11 +29,16 @@ log = logging.getLogger(__name__)
 
 class Dispatcher:
     def __init__(
-        self, settings: WebsocketSettings, storage: StorageClient, authenticator: Authenticator
+        self,
+        settings: WebsocketSettings,
+        storage: StorageClient,
+        authenticator: Authenticator,
+        policy: Policy,
     ) -> None:
         self._settings = settings
         self._storage = storage
         self._auth = authenticator
+        self._policy = policy
 
     async def handle(
         self,
@@ -82,6 +89,13 @@ class Dispatcher:
             return error_reply(exc)
         if identity is None:
             return Reply(403, {"error": NOT_AUTHENTIFIED})
+        try:
+            entry.available(self._settings)
+            rule = ACTION_RULES.get(action)
+            if rule != "":  # "" : no rule governs it (the home document)
+                self._policy.check(rule, identity)
+        except TidingsError as exc:
+            return error_reply(exc)
         ctx = Context(
             request=request,
             headers=request.headers,

@@ -43,9 +43,17 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[Reply]]
+# Raises NotFound when the deployment does not serve the action (as REST has no such route),
+# which answers before the authorization rule is applied.
+Availability = Callable[[WebsocketSettings], None]
+
+
+def always_available(settings: WebsocketSettings) -> None:
+    return None
 
 
 @dataclass(frozen=True)
 class Action:
     schema: ActionSchema
     handler: Handler
+    available: Availability = always_available

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import JsonValue
 
 from tidings.common import schemas as s
-from tidings.common.errors import Forbidden, NotFound
+from tidings.common.errors import NotFound
 from tidings.common.pool_validation import (
     flavor_document,
     parse_flavor_patch,
@@ -24,20 +24,12 @@ from tidings.common.pool_validation import (
 from tidings.websocket.actions.base import Action, Context, Handler
 from tidings.websocket.protocol import Reply
 from tidings.websocket.schema import ActionSchema
-
-ADMIN_ROLE = "admin"
-NOT_AUTHORIZED = "You are not authorized to complete this action."
+from tidings.websocket.settings import WebsocketSettings
 
 
-def _guarded(handler: Handler, *, admin: bool) -> Handler:
-    async def guarded(ctx: Context) -> Reply:
-        if not (ctx.settings.admin_mode and ctx.settings.pooling):
-            raise NotFound("Pools and flavors are not available: this deployment has no pooling.")
-        if admin and ADMIN_ROLE not in ctx.roles:
-            raise Forbidden(NOT_AUTHORIZED)
-        return await handler(ctx)
-
-    return guarded
+def _pooling(settings: WebsocketSettings) -> None:
+    if not (settings.admin_mode and settings.pooling):
+        raise NotFound("Pools and flavors are not available: this deployment has no pooling.")
 
 
 def _fields(ctx: Context, name_key: str) -> dict[str, JsonValue]:
@@ -123,21 +115,23 @@ def _schema(name_key: str | None, **fields: str) -> ActionSchema:
 _LIST = {"marker": "string", "limit": "integer", "detailed": "boolean"}
 _POOL = {"uri": "string", "weight": "integer", "flavor": "string", "options": "object"}
 _FLAVOR = {"pool_list": "array", "capabilities": "object"}
-_TABLE: list[tuple[str, ActionSchema, Handler, bool]] = [
-    ("pool_list", _schema(None, **_LIST), pool_list, True),
-    ("pool_get", _schema("pool_name", detailed="boolean"), pool_get, True),
-    ("pool_create", _schema("pool_name", **_POOL), pool_create, True),
-    ("pool_update", _schema("pool_name", **_POOL), pool_update, True),
-    ("pool_delete", _schema("pool_name"), pool_delete, True),
-    ("flavor_list", _schema(None, **_LIST), flavor_list, False),
-    ("flavor_get", _schema("flavor_name"), flavor_get, False),
-    ("flavor_create", _schema("flavor_name", **_FLAVOR), flavor_create, True),
-    ("flavor_update", _schema("flavor_name", **_FLAVOR), flavor_update, True),
-    ("flavor_delete", _schema("flavor_name"), flavor_delete, True),
+_TABLE: list[tuple[str, ActionSchema, Handler]] = [
+    ("pool_list", _schema(None, **_LIST), pool_list),
+    ("pool_get", _schema("pool_name", detailed="boolean"), pool_get),
+    ("pool_create", _schema("pool_name", **_POOL), pool_create),
+    ("pool_update", _schema("pool_name", **_POOL), pool_update),
+    ("pool_delete", _schema("pool_name"), pool_delete),
+    ("flavor_list", _schema(None, **_LIST), flavor_list),
+    ("flavor_get", _schema("flavor_name"), flavor_get),
+    ("flavor_create", _schema("flavor_name", **_FLAVOR), flavor_create),
+    ("flavor_update", _schema("flavor_name", **_FLAVOR), flavor_update),
+    ("flavor_delete", _schema("flavor_name"), flavor_delete),
 ]
 
+# Who may call each one is the policy's (tidings.websocket.rules): pools and flavor writes
+# need the admin role by default.
 ACTIONS: dict[str, Action] = {
-    name: Action(schema, _guarded(handler, admin=admin)) for name, schema, handler, admin in _TABLE
+    name: Action(schema, handler, available=_pooling) for name, schema, handler in _TABLE
 }
 
 __all__: list[str] = ["ACTIONS"]

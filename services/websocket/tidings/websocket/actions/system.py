@@ -5,13 +5,12 @@ ping_node, check_node_health, get_home_doc. The pool/flavor actions are in
 from __future__ import annotations
 
 from tidings.common import schemas as s
-from tidings.common.errors import Forbidden, NotFound, ServiceUnavailable
+from tidings.common.errors import NotFound, ServiceUnavailable
 from tidings.common.homedoc import home_resources
 from tidings.websocket.actions.base import Action, Context
 from tidings.websocket.protocol import Reply
 from tidings.websocket.schema import ActionSchema
-
-ADMIN_ROLE = "admin"
+from tidings.websocket.settings import WebsocketSettings
 
 
 async def ping_node(ctx: Context) -> Reply:
@@ -21,11 +20,13 @@ async def ping_node(ctx: Context) -> Reply:
     return Reply(204, {})
 
 
-async def check_node_health(ctx: Context) -> Reply:
-    if not ctx.settings.admin_mode:
+def _admin_mode(settings: WebsocketSettings) -> None:
+    if not settings.admin_mode:
         raise NotFound("Health checks are served in admin mode only.")
-    if ADMIN_ROLE not in ctx.roles:
-        raise Forbidden("You are not authorized to complete this action.")
+
+
+async def check_node_health(ctx: Context) -> Reply:
+    # The admin role (by default) is the policy's rule health:get (tidings.websocket.rules).
     reply = await ctx.call("health.check", s.ProjectScoped(project=ctx.project), s.HealthReply)
     return Reply(200, reply.model_dump(mode="json"))
 
@@ -36,6 +37,6 @@ async def get_home_doc(ctx: Context) -> Reply:
 
 ACTIONS: dict[str, Action] = {
     "ping_node": Action(ActionSchema(), ping_node),
-    "check_node_health": Action(ActionSchema(), check_node_health),
+    "check_node_health": Action(ActionSchema(), check_node_health, available=_admin_mode),
     "get_home_doc": Action(ActionSchema(), get_home_doc),
 }
