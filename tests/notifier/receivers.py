@@ -115,6 +115,13 @@ class _MailHandler:
     def __init__(self, sink: SmtpReceiver) -> None:
         self._sink = sink
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self._sink.greeted()  # once per SMTP session: its count is the number of connections
+        session.host_name = hostname
+        return responses
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self._sink.accept(list(envelope.rcpt_tos), message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
@@ -126,7 +133,18 @@ class SmtpReceiver:
     def __init__(self) -> None:
         self.port = free_port()
         self.mails: list[tuple[list[str], Message]] = []
+        self.sessions = 0
         self._changed = threading.Condition()
+        self._controller = Controller(_MailHandler(self), hostname=HOST, port=self.port)
+        self._controller.start()
+
+    def greeted(self) -> None:
+        with self._changed:
+            self.sessions += 1
+
+    def restart(self) -> None:
+        """Stop the server (dropping its connections) and start it again on the same port."""
+        self._controller.stop()
         self._controller = Controller(_MailHandler(self), hostname=HOST, port=self.port)
         self._controller.start()
 

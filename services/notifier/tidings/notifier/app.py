@@ -22,11 +22,12 @@ from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.subjects import EVENTS_PREFIX
-from tidings.notifier.channels import MailChannel, SmtpConfig, WebhookChannel
+from tidings.notifier.channels import MailChannel, WebhookChannel
 from tidings.notifier.consumer import EventConsumer
 from tidings.notifier.dispatcher import Dispatcher
 from tidings.notifier.guard import AddressGuard, GuardedResolver
 from tidings.notifier.settings import NotifierSettings
+from tidings.notifier.smtp_pool import SmtpConfig
 from tidings.notifier.targets import TargetCache
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
                 username=config.smtp_username,
                 password=config.smtp_password,
                 timeout=config.smtp_timeout,
+                max_connections=config.smtp_max_connections,
+                idle_timeout=config.smtp_idle_timeout,
             )
         )
         dispatcher = Dispatcher(
@@ -100,6 +103,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             # Unacked events go back to JetStream for another replica (or this one, restarted).
             await consumer.stop()
             await dispatcher.close()
+            await mail.close()
             await http.close()
             await connection.close()
 

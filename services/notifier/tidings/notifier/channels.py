@@ -1,4 +1,5 @@
-"""The ways out: one webhook POST, one e-mail. Each attempt ends in an :class:`Outcome`.
+"""The ways out: one webhook POST, one e-mail (on a pooled SMTP session). Each attempt ends
+in an :class:`Outcome`.
 
 A webhook attempt succeeds on any status below 400. Connection errors, timeouts, 5xx, 408 and
 429 may be retried; other 4xx answers mean the request itself is refused, so retrying cannot
@@ -10,7 +11,6 @@ needs.) An attempt is bounded by ``timeout`` as a whole, however the peer trickl
 from __future__ import annotations
 
 import asyncio
-import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal
@@ -19,6 +19,7 @@ import aiohttp
 import aiosmtplib
 
 from tidings.notifier.guard import AddressGuard, BlockedAddress
+from tidings.notifier.smtp_pool import SmtpConfig, SmtpSessions
 
 Result = Literal["ok", "error", "timeout", "refused", "rejected"]
 RETRYABLE_STATUSES = frozenset({408, 429})
@@ -81,19 +82,9 @@ class WebhookChannel:
         return Outcome("rejected", error)
 
 
-@dataclass(frozen=True, slots=True)
-class SmtpConfig:
-    host: str
-    port: int
-    security: Literal["none", "starttls", "tls"]
-    username: str | None
-    password: str | None
-    timeout: float
-
-
 class MailChannel:
     def __init__(self, config: SmtpConfig) -> None:
-        self._config = config
+        self._sessions = SmtpSessions(config)
 
     async def send(self, sender: str, to: str, subject: str, text: str) -> Outcome:
         message = EmailMessage()
@@ -101,21 +92,8 @@ class MailChannel:
         message["To"] = to
         message["Subject"] = subject
         message.set_content(text)
-        config = self._config
         try:
-            await aiosmtplib.send(
-                message,
-                sender=sender or None,
-                recipients=[to],
-                hostname=config.host,
-                port=config.port,
-                use_tls=config.security == "tls",
-                start_tls=config.security == "starttls",
-                username=config.username,
-                password=config.password,
-                timeout=config.timeout,
-                tls_context=ssl.create_default_context() if config.security != "none" else None,
-            )
+            await self._sessions.send(message, sender or None, [to])
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return Outcome("rejected", f"recipient refused: {exc}")
         except aiosmtplib.SMTPTimeoutError as exc:
@@ -125,3 +103,6 @@ class MailChannel:
         except (aiosmtplib.SMTPException, OSError) as exc:
             return Outcome("error", f"SMTP: {exc}")
         return Outcome("ok")
+
+    async def close(self) -> None:
+        await self._sessions.close()

@@ -71,6 +71,12 @@ class NotifierSettings(CommonSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout: float = 10.0
+    smtp_max_connections: int = Field(
+        4, ge=1, description="SMTP sessions open at once; e-mails beyond wait for one"
+    )
+    smtp_idle_timeout: float = Field(
+        30.0, gt=0, description="seconds an idle SMTP session is kept for the next e-mail"
+    )
     smtp_sender: str = Field("", description="From when a subscription's options have no 'from'")
     subscription_confirmation_email_subject: str = "Zaqar Notification - Subscription Confirmation"
     subscription_confirmation_email_body: str = (
