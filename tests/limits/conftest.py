@@ -24,6 +24,7 @@ QUEUE_QUOTA = 3
 BYTE_QUOTA = 60
 RATE = 20  # requests a second, over both api replicas
 SYNC_INTERVAL = 0.2
+RECOUNT_INTERVAL = 2  # seconds; also the Retry-After of quota refusals
 
 
 @dataclass
@@ -62,7 +63,7 @@ def limited_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LimitedS
         api_replicas=2,
         env={
             "TIDINGS_QUOTA_OVERRIDES": json.dumps(quotas),
-            "TIDINGS_QUOTA_RECOUNT_INTERVAL": "1",
+            "TIDINGS_QUOTA_RECOUNT_INTERVAL": str(RECOUNT_INTERVAL),
             "TIDINGS_RATE_LIMIT_OVERRIDES": json.dumps({projects["rate"]: RATE}),
             "TIDINGS_RATE_LIMIT_SYNC_INTERVAL": str(SYNC_INTERVAL),
         },
