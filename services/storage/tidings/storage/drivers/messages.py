@@ -159,15 +159,16 @@ class MessageOps(UsageOps):
             except TidingsError as exc:
                 results.append((exc, None))
                 continue
-            rows: list[dict[str, Any]] = []
+            counted = usage is not None and usage.limits.counts_messages
+            rows: list[dict[str, Any]] = [] if counted else message_rows
             reply, event = self._message_rows(queue, req, request_id, next_seq, now, rows)
-            if usage is not None and usage.limits.counts_messages:
+            if counted and usage is not None:  # measured before they join the batch
                 size = sum(len(row["p_body"].encode()) for row in rows)
                 refusal = await self._admit_messages(run, usage, len(rows), size)
                 if refusal is not None:
                     results.append((refusal, None))
                     continue
-            message_rows.extend(rows)
+                message_rows.extend(rows)
             next_seq += len(req.messages)
             results.append((reply, event))
         unused = int(row.last_seq) + 1 - next_seq
