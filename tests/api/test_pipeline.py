@@ -238,6 +238,7 @@ def test_openapi_describes_the_routes(api_url: str) -> None:
     assert "requestBody" in post
     assert "201" in post["responses"]
     assert "422" not in post["responses"]
+    assert "429" in post["responses"]  # quotas and rate limits
     listing = paths["/v2/queues/{queue_name}/messages"]["get"]
     names = {p["name"] for p in listing["parameters"]}
     assert {"queue_name", "limit", "marker", "echo", "include_claimed", "Client-ID"} <= names

@@ -39,7 +39,7 @@ async def test_replicas_migrating_at_once_on_postgresql(postgres_server: Postgre
             await engine.dispose()
     names, revision = await tables_and_revision(url)
     assert set(metadata.tables) | {"alembic_version"} == names
-    assert revision == "0004"
+    assert revision == "0005"
 
 
 def test_cli_upgrades_the_configured_database(tmp_path: Path) -> None:
@@ -56,4 +56,4 @@ def test_cli_upgrades_the_configured_database(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     names, revision = asyncio.run(tables_and_revision(f"sqlite+aiosqlite:///{database}"))
-    assert set(metadata.tables) <= names and revision == "0004"
+    assert set(metadata.tables) <= names and revision == "0005"

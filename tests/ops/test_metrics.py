@@ -33,9 +33,13 @@ FAMILIES = {
         "tidings_http_request_duration_seconds": "histogram",
         "tidings_rpc_calls": "counter",
         "tidings_rpc_call_duration_seconds": "histogram",
+        "tidings_rate_limited_requests": "counter",
+        "tidings_rate_limit_reports": "counter",
     },
     "storage": {
         "tidings_rpc_served": "counter",
+        "tidings_quota_rejections": "counter",
+        "tidings_quota_recounts": "counter",
         "tidings_rpc_serve_duration_seconds": "histogram",
         "tidings_storage_query_duration_seconds": "histogram",
         "tidings_messages_posted": "counter",

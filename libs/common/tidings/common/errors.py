@@ -23,7 +23,8 @@ class ErrorKind(StrEnum):
     CONFLICT = "conflict"
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"  # a dependency (storage, NATS, database) cannot answer
-    QUOTA_EXCEEDED = "quota_exceeded"
+    QUOTA_EXCEEDED = "quota_exceeded"  # a per-project storage quota (queues, messages, bytes)
+    RATE_LIMITED = "rate_limited"  # the project's request rate is over its limit
 
 
 class ErrorPayload(BaseModel):
@@ -32,6 +33,8 @@ class ErrorPayload(BaseModel):
     kind: ErrorKind
     title: str
     description: str | None = None
+    # Seconds after which a retry may succeed (quota and rate-limit refusals only).
+    retry_after: int | None = None
 
 
 class TidingsError(Exception):
@@ -39,6 +42,7 @@ class TidingsError(Exception):
 
     kind: ErrorKind = ErrorKind.INVALID_REQUEST
     default_title: str = "Invalid API request"
+    retry_after: int | None = None
 
     def __init__(self, description: str | None = None, *, title: str | None = None) -> None:
         super().__init__(description or title or self.default_title)
@@ -46,13 +50,19 @@ class TidingsError(Exception):
         self.description = description
 
     def to_payload(self) -> ErrorPayload:
-        return ErrorPayload(kind=self.kind, title=self.title, description=self.description)
+        return ErrorPayload(
+            kind=self.kind,
+            title=self.title,
+            description=self.description,
+            retry_after=self.retry_after,
+        )
 
     @staticmethod
     def from_payload(payload: ErrorPayload) -> TidingsError:
         cls = _BY_KIND.get(payload.kind, TidingsError)
         error = cls(payload.description, title=payload.title)
         error.kind = payload.kind
+        error.retry_after = payload.retry_after
         return error
 
 
@@ -114,8 +124,37 @@ class ServiceUnavailable(TidingsError):
 
 
 class QuotaExceeded(TidingsError):
+    """A write would take the project over one of its storage quotas (see :attr:`quota`)."""
+
     kind = ErrorKind.QUOTA_EXCEEDED
     default_title = "Quota exceeded"
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        title: str | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        super().__init__(description, title=title)
+        self.retry_after = max(1, retry_after)
+
+
+class RateLimited(TidingsError):
+    """The project sends requests faster than its limit allows."""
+
+    kind = ErrorKind.RATE_LIMITED
+    default_title = "Too many requests"
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        title: str | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        super().__init__(description, title=title)
+        self.retry_after = max(1, retry_after)
 
 
 _BY_KIND: dict[ErrorKind, type[TidingsError]] = {
@@ -131,5 +170,6 @@ _BY_KIND: dict[ErrorKind, type[TidingsError]] = {
         Forbidden,
         ServiceUnavailable,
         QuotaExceeded,
+        RateLimited,
     )
 }

@@ -50,3 +50,8 @@ def event_subject(project: str, queue: str, kind: str) -> str:
 def queue_events_filter(project: str, queue: str) -> str:
     """Wildcard subject matching every event of one queue."""
     return f"{EVENTS_PREFIX}.{encode_token(project)}.{encode_token(queue)}.*"
+
+
+# Core NATS (no JetStream): every api replica publishes here how many requests it admitted per
+# project since its last report, and reads its peers' reports (shared rate limits).
+RATE_LIMIT_SUBJECT = "tidings.ratelimit.admitted"

@@ -22,6 +22,8 @@ from tidings.api.kinds import QUEUES
 from tidings.api.observe import ObserveRequests
 from tidings.api.pipeline import route_methods
 from tidings.api.policy import Policy, PolicyEnforced
+from tidings.api.rate_limit import RateLimiter
+from tidings.api.rate_sync import RateLimitExchange
 from tidings.api.routes import (
     claims,
     home,
@@ -50,15 +52,27 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("api", config.log_format, config.log_level)
-        connection = NatsConnection(config.nats_url, "tidings-api")
+        limiter: RateLimiter | None = app.state.rate_limiter
+        exchange = (
+            RateLimitExchange(limiter, config.rate_limit_sync_interval)
+            if limiter is not None
+            else None
+        )
+        connection = NatsConnection(
+            config.nats_url, "tidings-api", exchange.subscribe if exchange is not None else None
+        )
         app.state.nats = connection
         app.state.storage = StorageClient(connection, config.rpc_timeout)
         connection.start()
+        if exchange is not None:
+            exchange.start(connection)
         log.info("api ready (admin_mode=%s, auth=%s)", config.admin_mode, config.auth_strategy)
         freeze_startup_heap()
         try:
             yield
         finally:
+            if exchange is not None:
+                await exchange.stop()
             await connection.close()
 
     app = FastAPI(
@@ -75,6 +89,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         build_authenticator(config), Policy(config.policy_file)
     )
     app.state.home_document = home.home_document(config.admin_mode, config.pooling)
+    limiter = RateLimiter(
+        config.rate_limit_per_second, config.rate_limit_burst, config.rate_limit_overrides
+    )
+    app.state.rate_limiter = limiter if limiter.enabled else None
     install_error_handlers(app)
     app.add_middleware(ObserveRequests)
     if config.cors_allowed_origins:  # outermost, so that refusals carry CORS headers too

@@ -30,6 +30,7 @@ STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.QUOTA_EXCEEDED: 429,
+    ErrorKind.RATE_LIMITED: 429,
     ErrorKind.UNAVAILABLE: 503,
 }
 
@@ -96,7 +97,9 @@ def error_response(
 
 def render_tidings_error(exc: TidingsError) -> Response:
     status = STATUS_BY_KIND.get(exc.kind, 400)
-    headers = {"Retry-After": "1"} if exc.kind is ErrorKind.QUOTA_EXCEEDED else None
+    headers = None
+    if status == 429:  # quotas and rate limits say when a retry may succeed (RFC 9110 10.2.3)
+        headers = {"Retry-After": str(max(1, exc.retry_after or 1))}
     return error_response(status, exc.title, exc.description, headers)
 
 

@@ -138,6 +138,7 @@ _REASONS = {
     406: "Accept does not allow JSON",
     409: "Conflict",
     415: "Wrong PATCH content type",
+    429: "Over a quota or the request rate (Retry-After says when to retry)",
     503: "Storage unavailable",
 }
 COMMON_ERRORS = (400, 406, 503)
@@ -169,7 +170,9 @@ def operation(
         if schema is not None:
             entry["content"] = {success_type: {"schema": schema}}
         responses[status] = entry
-    for status in (*COMMON_ERRORS, *errors):
+    # Identified requests count against the project's rate limit (tidings.api.rate_limit).
+    limited = (429,) if identified else ()
+    for status in (*COMMON_ERRORS, *limited, *errors):
         responses[status] = {
             "description": _REASONS.get(status, "Error"),
             "content": {"application/json": {"schema": ERROR_SCHEMA}},

@@ -4,6 +4,7 @@
 2. ``Accept`` must allow JSON -> else 406;
 3. ``Client-ID`` present and well formed -> else 400;
 4. identity (the auth seam; noauth reads the project headers) -> 400/401;
+   then the project's request rate (when limits are configured) -> 429;
 5. on queue/topic routes: project length and name format -> 400.
 
 Routes get the result as a :class:`RequestContext` dependency. A known path with a wrong
@@ -23,6 +24,7 @@ from fastapi import Depends, Path, Request, Response
 from tidings.api.auth import Authenticator, Identity
 from tidings.api.errors import HttpError, error_response, not_acceptable
 from tidings.api.kinds import KINDS_BY_PARAM, Kind
+from tidings.api.rate_limit import RateLimiter
 from tidings.api.settings import ApiSettings
 from tidings.common.errors import InvalidRequest
 from tidings.common.rpc import StorageClient
@@ -126,6 +128,9 @@ async def admit(request: Request) -> RequestContext:
     client_id = validate_client_id(request.headers.get("client-id"), settings)
     authenticator: Authenticator = state.authenticator
     identity = await authenticator.identify(request)
+    limiter: RateLimiter | None = state.rate_limiter
+    if limiter is not None:
+        limiter.admit(identity.project)
     for param, kind in KINDS_BY_PARAM.items():
         name = request.path_params.get(param)
         if name is not None:

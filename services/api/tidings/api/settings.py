@@ -35,3 +35,17 @@ class ApiSettings(AuthSettings):
     cors_expose_headers: list[str] = CORS_EXPOSE_HEADERS
     cors_allow_methods: list[str] = CORS_ALLOW_METHODS
     cors_max_age: int = Field(3600, description="seconds browsers may cache a preflight answer")
+    # Request rate limits per project, shared by all api replicas (see tidings.api.rate_limit).
+    rate_limit_per_second: float = Field(
+        0, ge=0, description="requests a second per project, over all replicas; 0: unlimited"
+    )
+    rate_limit_burst: int = Field(
+        0, ge=0, description="requests a project may send at once; 0: one second's worth"
+    )
+    rate_limit_overrides: dict[str, float] = Field(
+        default_factory=dict,
+        description="JSON object: project id -> requests a second (0: unlimited)",
+    )
+    rate_limit_sync_interval: float = Field(
+        0.2, gt=0, description="seconds between admission reports to the other api replicas"
+    )

@@ -24,3 +24,12 @@ GROUP_COMMIT_BATCH = Histogram(
 )
 OUTBOX_PUBLISHED = Counter("tidings_outbox_published_total", "Outbox events published")
 SWEPT_ROWS = Counter("tidings_storage_swept_rows_total", "Expired rows removed by the sweeper")
+QUOTA_REJECTIONS = Counter(
+    "tidings_quota_rejections_total",
+    "Writes refused because they would take a project over a quota, by quota",
+    ["kind"],
+)
+QUOTA_RECOUNTS = Counter(
+    "tidings_quota_recounts_total",
+    "Exact recounts of a project's stored messages, made when a post reached its quota",
+)

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.common.settings import CommonSettings
+
+
+class ProjectQuota(BaseModel):
+    """One project's limits; an unset one falls back to the ``TIDINGS_QUOTA_*`` default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queues: int | None = Field(None, ge=0)
+    messages: int | None = Field(None, ge=0)
+    bytes: int | None = Field(None, ge=0)
 
 
 class StorageSettings(CommonSettings):
@@ -41,6 +51,23 @@ class StorageSettings(CommonSettings):
     )
     depth_metrics_max_series: int = Field(
         100, ge=1, description="queues (and projects) with a depth series, deepest first"
+    )
+    # Per-project quotas (0: unlimited). See tidings.storage.quotas for what is counted.
+    quota_queues: int = Field(0, ge=0, description="queues a project may have; 0: unlimited")
+    quota_messages: int = Field(
+        0, ge=0, description="live messages a project may store; 0: unlimited"
+    )
+    quota_bytes: int = Field(
+        0, ge=0, description="bytes of live message bodies a project may store; 0: unlimited"
+    )
+    quota_overrides: dict[str, ProjectQuota] = Field(
+        default_factory=dict,
+        description='JSON object: project id -> {"queues", "messages", "bytes"} (0: unlimited)',
+    )
+    quota_recount_interval: float = Field(
+        1.0,
+        gt=0,
+        description="seconds between exact recounts of a project's usage when at its quota",
     )
 
     def resolved_database_url(self) -> str:

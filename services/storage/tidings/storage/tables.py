@@ -115,6 +115,17 @@ failed_deliveries = sa.Table(
     sa.Index("ix_failed_deliveries_expires", "expires"),
 )
 
+# Per-project storage usage, kept only while quotas are configured (see tidings.storage.quotas):
+# messages and bytes are an upper bound of the live ones, exact as of ``counted`` (0: never).
+project_usage = sa.Table(
+    "project_usage",
+    metadata,
+    sa.Column("project", sa.String(256), primary_key=True),
+    sa.Column("messages", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("counted", Epoch, nullable=False),
+)
+
 
 # ---------------------------------------------------------------- pool catalog (Zaqar's pooling)
 # Read only in the default database (TIDINGS_DATABASE_URL); migration 0004 creates them in

@@ -19,6 +19,7 @@ STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.QUOTA_EXCEEDED: 429,
+    ErrorKind.RATE_LIMITED: 429,
     ErrorKind.UNAVAILABLE: 503,
 }
 
@@ -27,7 +28,10 @@ UNEXPECTED = "Unexpected error."
 
 def error_reply(error: TidingsError) -> Reply:
     status = STATUS_BY_KIND.get(error.kind, 500)
-    return Reply(status, {"exception": error.description or error.title, "error": error.title})
+    body: dict[str, object] = {"exception": error.description or error.title, "error": error.title}
+    if status == 429:  # frames have no headers: REST's Retry-After travels in the body
+        body["retry_after"] = max(1, error.retry_after or 1)
+    return Reply(status, body)
 
 
 def unexpected_reply(exc: Exception) -> Reply:

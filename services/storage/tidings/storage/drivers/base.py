@@ -25,6 +25,7 @@ from tidings.storage.codec import BodyCipher
 from tidings.storage.drivers.queue_info import QueueInfo
 from tidings.storage.drivers.runner import SqlAlchemyRunner, StatementRunner
 from tidings.storage.drivers.statements import QUEUE_BY_NAME
+from tidings.storage.quotas import Quotas
 from tidings.storage.settings import StorageSettings
 from tidings.storage.tables import queues
 
@@ -51,6 +52,7 @@ class SqlBase:
         self.settings = settings
         self.clock = clock
         self.cipher = BodyCipher(settings.message_encryption_key)
+        self.quotas = Quotas(settings)
         self._write_engine: AsyncEngine | None = None
         self._read_engine: AsyncEngine | None = None
 

@@ -17,7 +17,7 @@ from tidings.common.subjects import event_subject
 from tidings.storage import metrics
 from tidings.storage.batcher import GroupCommitter
 from tidings.storage.codec import checksum
-from tidings.storage.drivers.base import SqlBase, is_id
+from tidings.storage.drivers.base import is_id
 from tidings.storage.drivers.queue_info import QueueInfo
 from tidings.storage.drivers.runner import StatementRunner
 from tidings.storage.drivers.statements import (
@@ -31,6 +31,7 @@ from tidings.storage.drivers.statements import (
     message_page,
     unclaimed,
 )
+from tidings.storage.drivers.usage import Usage, UsageOps
 from tidings.storage.tables import messages
 
 CLAIM_EXPIRED = "The specified claim does not exist or has expired."
@@ -47,7 +48,7 @@ class OutboxEvent:
     payload: str
 
 
-class MessageOps(SqlBase):
+class MessageOps(UsageOps):
     # Each post travels with the request id of its caller: the committing worker runs in a
     # context of its own.
     _post_committer: GroupCommitter[tuple[s.MessagePostRequest, str], s.MessagePostReply]
@@ -83,14 +84,23 @@ class MessageOps(SqlBase):
         message_rows: list[dict[str, Any]] = []
         events: list[OutboxEvent] = []
         async with self._batch("message.post") as run:
+            # With quotas, the projects' usage rows are locked first (see drivers.usage); without,
+            # no statement is added.
+            usages: dict[str, Usage] = {}
+            if self.quotas.enabled:
+                usages = await self._lock_usages(run, (project for project, _ in by_queue))
             # Lock queue rows in one global order, so concurrent batches cannot deadlock.
             for project, name in sorted(by_queue):
                 batch = [posts[i] for i in by_queue[(project, name)]]
-                results = await self._post_to_queue(run, project, name, batch, message_rows)
+                results = await self._post_to_queue(
+                    run, project, name, batch, message_rows, usages.get(project)
+                )
                 for index, (result, event) in zip(by_queue[(project, name)], results, strict=True):
                     outcomes[index] = result
                     if event is not None:
                         events.append(event)
+            if usages:
+                await self._save_usages(run, usages.values())
             if message_rows:
                 await run.executemany(INSERT_MESSAGES, message_rows)
             if events:
@@ -119,14 +129,21 @@ class MessageOps(SqlBase):
         name: str,
         batch: list[tuple[s.MessagePostRequest, str]],
         message_rows: list[dict[str, Any]],
+        usage: Usage | None = None,
     ) -> list[tuple[s.MessagePostReply | TidingsError, OutboxEvent | None]]:
-        """Number the messages of one queue's posts and add their rows to ``message_rows``."""
+        """Number the messages of one queue's posts and add their rows to ``message_rows``.
+
+        ``usage``: the project's locked usage row when a quota applies to it.
+        """
         total = sum(len(req.messages) for req, _ in batch)
         # Bumping last_seq takes the queue row lock until commit, so posts to one queue commit
         # in sequence order and a reader paging by marker can never skip a later-visible one.
         bump = {"p_project": project, "p_queue": name, "p_count": total}
         found = await run.fetch(BUMP_SEQUENCE, bump)
         if not found:  # lazy queue: posting creates it (spec 2.5)
+            refusal = await self._admit_new_queue(run, usage) if usage is not None else None
+            if refusal is not None:
+                return [(refusal, None) for _ in batch]
             created = {"p_project": project, "p_queue": name, "p_metadata": "{}"}
             await run.fetch(
                 self._create_queue_unless_present, created | {"p_created": self.clock()}
@@ -143,7 +160,16 @@ class MessageOps(SqlBase):
             except TidingsError as exc:
                 results.append((exc, None))
                 continue
-            reply, event = self._message_rows(queue, req, request_id, next_seq, now, message_rows)
+            counted = usage is not None and usage.limits.counts_messages
+            rows: list[dict[str, Any]] = [] if counted else message_rows
+            reply, event = self._message_rows(queue, req, request_id, next_seq, now, rows)
+            if counted and usage is not None:  # measured before they join the batch
+                size = sum(len(row["p_body"].encode()) for row in rows)
+                refusal = await self._admit_messages(run, usage, len(rows), size)
+                if refusal is not None:
+                    results.append((refusal, None))
+                    continue
+                message_rows.extend(rows)
             next_seq += len(req.messages)
             results.append((reply, event))
         unused = int(row.last_seq) + 1 - next_seq

@@ -94,3 +94,6 @@ class PostgresDriver(SqlDriver):
 
     def _name_contains(self, text: str) -> sa.ColumnElement[bool]:
         return sa.func.strpos(queues.c.name, text) > 0
+
+    def _byte_length(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
+        return sa.func.octet_length(column, type_=sa.BigInteger())

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.common import schemas as s
 from tidings.common.errors import Conflict, NotFound
 from tidings.common.validation import validate_queue_metadata
-from tidings.storage.drivers.base import SqlBase
+from tidings.storage.drivers.runner import SqlAlchemyRunner
 from tidings.storage.drivers.statements import alive
+from tidings.storage.drivers.usage import UsageOps
 from tidings.storage.tables import claims, messages, queues
 
 # The reserved keys that PATCH may replace or remove even when they are not stored (spec 2.6).
@@ -39,7 +40,7 @@ def _same_json(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
 
 
-class QueueOps(SqlBase):
+class QueueOps(UsageOps):
     def _name_contains(self, text: str) -> sa.ColumnElement[bool]:
         """Case-sensitive substring test (LIKE is case-insensitive on SQLite)."""
         raise NotImplementedError
@@ -88,6 +89,7 @@ class QueueOps(SqlBase):
     async def queue_create(self, req: s.QueueCreateRequest) -> s.QueueCreateReply:
         # An existing queue keeps its metadata (spec 2.5.2): PATCH is the way to change it.
         async with self._write("queue.create") as conn:
+            await self._check_queue_room(SqlAlchemyRunner(conn), req.project, req.queue)
             created = await self._ensure_queue(
                 conn, req.project, req.queue, json.dumps(req.metadata)
             )

@@ -57,3 +57,7 @@ class SqliteDriver(SqlDriver):
 
     def _name_contains(self, text: str) -> sa.ColumnElement[bool]:
         return sa.func.instr(queues.c.name, text) > 0
+
+    def _byte_length(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
+        # length() of TEXT counts characters; of a BLOB, bytes (the text's UTF-8 encoding).
+        return sa.func.length(sa.cast(column, sa.LargeBinary), type_=sa.Integer())

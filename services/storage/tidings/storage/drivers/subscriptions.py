@@ -27,6 +27,8 @@ from tidings.common.subjects import event_subject
 from tidings.storage.drivers.base import is_id
 from tidings.storage.drivers.maintenance import MaintenanceOps
 from tidings.storage.drivers.messages import OutboxEvent
+from tidings.storage.drivers.runner import SqlAlchemyRunner
+from tidings.storage.drivers.usage import UsageOps
 from tidings.storage.tables import failed_deliveries, outbox, queues, subscriptions
 
 DUPLICATE = (
@@ -56,7 +58,7 @@ def _not_found(subscription_id: str) -> NotFound:
     return NotFound(f"Subscription {subscription_id} does not exist")
 
 
-class SubscriptionOps(MaintenanceOps):
+class SubscriptionOps(MaintenanceOps, UsageOps):
     # ------------------------------------------------------------ reads
 
     def _subscription(self, row: Any, now: float) -> s.Subscription:
@@ -137,6 +139,7 @@ class SubscriptionOps(MaintenanceOps):
             subscriptions.c.subscriber_key == key,
         )
         async with self._write("subscription.create") as conn:
+            await self._check_queue_room(SqlAlchemyRunner(conn), req.project, req.queue)
             await self._ensure_queue(conn, req.project, req.queue)  # queues are lazy
             # An expired subscription of the same subscriber is gone already, whatever the
             # sweeper has done so far: make room for the new one.
