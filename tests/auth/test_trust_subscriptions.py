@@ -30,6 +30,7 @@ from tests.fixtures.nats import start_nats
 from tests.fixtures.ports import free_port
 from tests.fixtures.suite import ServiceProcess, Suite
 from tests.notifier.receivers import HttpReceiver
+from tests.websocket.client import WsClient
 from tidings.common import schemas as s
 from tidings.common.auth_settings import KeystoneSettings
 from tidings.common.errors import ServiceUnavailable
@@ -39,6 +40,7 @@ from tidings.common.trusts import TrustBroker
 from tidings.notifier.trust_tokens import TrustTokenError, TrustTokens
 
 NOTIFIER_APP = "tidings.notifier.app:create_app"
+WEBSOCKET_APP = "tidings.websocket.app:create_app"
 TIMEOUT = 15.0
 
 
@@ -47,11 +49,16 @@ class TrustSuite:
     keystone: KeystoneServer
     suite: Suite
     notifier: ServiceProcess
+    websocket: ServiceProcess
     nats_url: str
 
     @property
     def api_url(self) -> str:
         return self.suite.api_url
+
+    @property
+    def ws_url(self) -> str:
+        return self.websocket.url.replace("http://", "ws://") + "/"
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +73,10 @@ def trust_suite(
         NOTIFIER_APP,
         env={"TIDINGS_DELIVERY_TIMEOUT": "2", "TIDINGS_RETRY_DELAY_SCALE": "0.01"},
     )
+    websocket = suite.add("websocket", WEBSOCKET_APP)
     try:
         suite.start()
-        yield TrustSuite(keystone, suite, notifier, nats.url)
+        yield TrustSuite(keystone, suite, notifier, websocket, nats.url)
     finally:
         suite.stop()
         nats.stop()
@@ -395,6 +403,48 @@ def test_a_token_that_cannot_delegate_gets_403(trust_suite: TrustSuite, rest: ht
         json={"subscriber": "http://127.0.0.1:9/x"},
     )
     assert plain.status_code == 201, plain.text
+
+
+async def test_a_websocket_subscriber_gets_a_trust_too(
+    trust_suite: TrustSuite, rest: httpx.Client, tokens: dict[str, str], receiver: HttpReceiver
+) -> None:
+    keystone = trust_suite.keystone
+    queue = queue_name()
+    ws = await WsClient.open(trust_suite.ws_url, project="ignored")
+    try:
+        login = ws.headers(**{"X-Auth-Token": tokens["alice"]})
+        assert (await ws.call("authenticate", headers=login))[0] == 200
+        status, created = await ws.call(
+            "subscription_create",
+            {
+                "queue_name": queue,
+                "subscriber": "trust+" + receiver.url + "/ws",
+                "ttl": 600,
+                "options": {"trust_id": "not-mine"},
+            },
+        )
+        assert status == 201, created
+        sid = created["subscription_id"]
+        status, found = await ws.call(
+            "subscription_get", {"queue_name": queue, "subscription_id": sid}
+        )
+        trust_id = found["options"]["trust_id"]
+        assert trust_id != "not-mine"
+        assert (
+            keystone.client("admin").trusts.get(trust_id).trustor_user_id
+            == (keystone.user_ids["alice"])
+        )
+        post(rest, tokens["alice"], queue, "over the socket")
+        [got] = await asyncio.to_thread(receiver.wait_for, lambda r: len(r) >= 1, TIMEOUT)
+        info = keystone.client("admin").tokens.validate(got.headers["X-Auth-Token"])
+        assert info.trust_id == trust_id and info.project_id == keystone.project_ids["alice"]
+        status, _ = await ws.call(
+            "subscription_delete", {"queue_name": queue, "subscription_id": sid}
+        )
+        assert status == 204
+        assert not trust_exists(keystone, trust_id)
+    finally:
+        await ws.close()
 
 
 def unreachable_keystone() -> KeystoneSettings:

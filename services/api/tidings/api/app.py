@@ -35,12 +35,12 @@ from tidings.api.routes import (
     topics,
 )
 from tidings.api.settings import ApiSettings
-from tidings.api.subscription_trusts import SubscriptionTrusts
 from tidings.common import metrics as common_metrics
 from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
+from tidings.common.subscription_trusts import SubscriptionTrusts
 from tidings.common.trusts import TrustBroker
 
 log = logging.getLogger(__name__)

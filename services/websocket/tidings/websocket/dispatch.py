@@ -12,6 +12,7 @@ import time
 
 from tidings.common.errors import TidingsError
 from tidings.common.rpc import StorageClient
+from tidings.common.subscription_trusts import Caller, SubscriptionTrusts
 from tidings.websocket import metrics
 from tidings.websocket.actions import ACTIONS, AUTHENTICATE, AUTHENTICATE_SCHEMA, Context
 from tidings.websocket.auth import NOT_AUTHENTIFIED, Authenticator, AuthState
@@ -27,11 +28,16 @@ log = logging.getLogger(__name__)
 
 class Dispatcher:
     def __init__(
-        self, settings: WebsocketSettings, storage: StorageClient, authenticator: Authenticator
+        self,
+        settings: WebsocketSettings,
+        storage: StorageClient,
+        authenticator: Authenticator,
+        trusts: SubscriptionTrusts | None = None,
     ) -> None:
         self._settings = settings
         self._storage = storage
         self._auth = authenticator
+        self._trusts = trusts or SubscriptionTrusts(None)
 
     async def handle(
         self,
@@ -92,6 +98,10 @@ class Dispatcher:
             storage=self._storage,
             session=session,
             subscriptions=subscriptions,
+            trusts=self._trusts,
+            caller=Caller(
+                identity.user, identity.project, frozenset(identity.roles), identity.token
+            ),
         )
         try:
             return await entry.handler(ctx)

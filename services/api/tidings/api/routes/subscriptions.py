@@ -19,7 +19,6 @@ from tidings.api.kinds import QUEUES
 from tidings.api.pipeline import Target, target_dependency
 from tidings.api.render import empty, json_response, next_link, utc_timestamp
 from tidings.api.routes.queues import read_small_body
-from tidings.api.subscription_trusts import SubscriptionTrusts
 from tidings.common import schemas as s
 from tidings.common.errors import Conflict, NotFound
 from tidings.common.subscription_rules import (
@@ -28,6 +27,7 @@ from tidings.common.subscription_rules import (
     parse_subscription_update,
     validate_subscription_list_limit,
 )
+from tidings.common.subscription_trusts import Caller, SubscriptionTrusts
 from tidings.common.trusts import trust_id_of
 from tidings.common.validation import parse_int_param, parse_json
 
@@ -76,6 +76,13 @@ router = APIRouter(tags=["subscriptions"])
 def _trusts(request: Request) -> SubscriptionTrusts:
     trusts: SubscriptionTrusts = request.app.state.subscription_trusts
     return trusts
+
+
+def _caller(request: Request, target: Target) -> Caller:
+    identity = target.ctx.identity
+    return Caller(
+        identity.user, identity.project, identity.roles, request.headers.get("x-auth-token")
+    )
 
 
 async def _current(target: Target, subscription_id: str) -> s.Subscription:
@@ -152,9 +159,8 @@ async def create(request: Request, target: TargetDep) -> Response:
     assert fields.subscriber is not None and fields.ttl is not None
     location = {"Location": f"{target.base_path}/subscriptions"}
     trusts = _trusts(request)
-    plan = await trusts.for_create(
-        request, target.ctx.identity, fields.subscriber, fields.ttl, fields.options or {}
-    )
+    caller = _caller(request, target)
+    plan = await trusts.for_create(caller, fields.subscriber, fields.ttl, fields.options or {})
     stored = False
     try:
         reply = await target.ctx.storage.call(
@@ -172,7 +178,7 @@ async def create(request: Request, target: TargetDep) -> Response:
     except Conflict as exc:  # Zaqar sends the collection as Location on 409 too
         return error_response(409, exc.title, exc.description, location)
     finally:
-        await trusts.settle(request, plan, stored=stored)
+        await trusts.settle(caller, plan, stored=stored)
     body = {"subscription_id": reply.subscription_id, "signing_secret": reply.signing_secret}
     return json_response(body, status=201, headers=location)
 
@@ -200,7 +206,8 @@ async def update(request: Request, target: TargetDep, subscription_id: str) -> R
     fields = parse_subscription_update(await _document(request, target), target.ctx.settings)
     trusts = _trusts(request)
     current = await _current(target, subscription_id) if trusts.enabled else None
-    plan = await trusts.for_update(request, target.ctx.identity, current, fields)
+    caller = _caller(request, target)
+    plan = await trusts.for_update(caller, current, fields)
     stored = False
     try:
         await target.ctx.storage.call(
@@ -217,7 +224,7 @@ async def update(request: Request, target: TargetDep, subscription_id: str) -> R
         )
         stored = True
     finally:
-        await trusts.settle(request, plan, stored=stored)
+        await trusts.settle(caller, plan, stored=stored)
     return empty(headers={"Location": str(request.url.path)})
 
 
@@ -237,7 +244,7 @@ async def delete(request: Request, target: TargetDep, subscription_id: str) -> R
     )
     trust = trust_id_of(current.subscriber, current.options) if current is not None else None
     if trust is not None:
-        await trusts.discard(request, trust)
+        await trusts.discard(_caller(request, target), trust)
     return empty()
 
 

@@ -1,6 +1,6 @@
-"""The Keystone trusts of ``trust+`` subscriptions, as the subscription routes need them.
+"""The Keystone trusts of ``trust+`` subscriptions, around subscription writes (REST, WebSocket).
 
-In keystone mode the api owns ``options.trust_id`` of a trust subscriber: it creates the trust
+In keystone mode the transports own ``options.trust_id`` of a trust subscriber: it creates the trust
 on subscribe (whatever ``trust_id`` the body carried is replaced, because a trust id from
 elsewhere could scope the notifier's tokens to someone else's project), keeps it when a PATCH
 replaces the options, makes a new one when a PATCH changes the ttl (the trust expires with the
@@ -15,12 +15,10 @@ delivered without a token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import JsonValue
-from starlette.requests import Request
 
-from tidings.api.auth import Identity
 from tidings.common import schemas as s
 from tidings.common.errors import Forbidden
 from tidings.common.subscription_rules import SubscriptionFields
@@ -37,6 +35,17 @@ MIN_TRUST_LIFETIME = 60  # seconds; the shortest subscription ttl
 
 
 @dataclass(frozen=True, slots=True)
+class Caller:
+    """Who writes the subscription, as far as a trust needs: Keystone lets only the trustor
+    create (and delete) a trust, so the caller's own token goes with them."""
+
+    user: str | None  # None for pre-signed requests, which cannot delegate
+    project: str
+    roles: frozenset[str]
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class TrustPlan:
     """What a subscription write stores and which trusts to clean up after it."""
 
@@ -50,11 +59,11 @@ class SubscriptionTrusts:
         self._broker = broker
 
     async def for_create(
-        self, request: Request, identity: Identity, subscriber: str, ttl: int, options: Options
+        self, caller: Caller, subscriber: str, ttl: int, options: Options
     ) -> TrustPlan:
         if self._broker is None or not is_trust_subscriber(subscriber):
             return TrustPlan(options)
-        trust = await self._grant(self._broker, request, identity, ttl)
+        trust = await self._grant(self._broker, caller, ttl)
         return TrustPlan({**options, TRUST_ID_OPTION: trust}, new_trust=trust)
 
     @property
@@ -63,8 +72,7 @@ class SubscriptionTrusts:
 
     async def for_update(
         self,
-        request: Request,
-        identity: Identity,
+        caller: Caller,
         current: s.Subscription | None,
         fields: SubscriptionFields,
     ) -> TrustPlan:
@@ -84,27 +92,21 @@ class SubscriptionTrusts:
                 return TrustPlan(None)
             return TrustPlan({**fields.options, TRUST_ID_OPTION: old})
         lifetime = fields.ttl if fields.ttl is not None else current.ttl - current.age
-        trust = await self._grant(
-            self._broker, request, identity, max(lifetime, MIN_TRUST_LIFETIME)
-        )
+        trust = await self._grant(self._broker, caller, max(lifetime, MIN_TRUST_LIFETIME))
         return TrustPlan({**base, TRUST_ID_OPTION: trust}, new_trust=trust, old_trust=old)
 
-    async def settle(self, request: Request, plan: TrustPlan, *, stored: bool) -> None:
+    async def settle(self, caller: Caller, plan: TrustPlan, *, stored: bool) -> None:
         """After the write: drop the trust it replaced, or the one it did not store."""
         retired = plan.old_trust if stored else plan.new_trust
         if retired is not None:
-            await self.discard(request, retired)
+            await self.discard(caller, retired)
 
-    async def discard(self, request: Request, trust_id: str) -> None:
-        token = request.headers.get("x-auth-token")
-        if self._broker is not None and token:
-            await self._broker.delete(token, trust_id)
+    async def discard(self, caller: Caller, trust_id: str) -> None:
+        if self._broker is not None and caller.token:
+            await self._broker.delete(caller.token, trust_id)
 
-    async def _grant(
-        self, broker: TrustBroker, request: Request, identity: Identity, lifetime: int
-    ) -> str:
-        token = request.headers.get("x-auth-token")
-        if identity.user is None or not token:
+    async def _grant(self, broker: TrustBroker, caller: Caller, lifetime: int) -> str:
+        if caller.user is None or not caller.token:
             raise Forbidden(
                 "A trust+ subscriber is delivered with a Keystone trust from the subscribing "
                 "user, which only that user's own token can create; a pre-signed request "
@@ -113,10 +115,10 @@ class SubscriptionTrusts:
             )
         try:
             return await broker.create(
-                token,
-                trustor=identity.user,
-                project=identity.project,
-                roles=identity.roles,
+                caller.token,
+                trustor=caller.user,
+                project=caller.project,
+                roles=caller.roles,
                 lifetime=lifetime,
             )
         except TrustRefused as exc:
