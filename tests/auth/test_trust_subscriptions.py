@@ -24,7 +24,8 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from tests.auth.conftest import auth_headers
+from tests.auth.conftest import SECRET_KEY, auth_headers
+from tests.auth.test_signed_url_rest import share, signed_headers
 from tests.fixtures.keystone import DOMAIN, USERS, KeystoneServer
 from tests.fixtures.nats import start_nats
 from tests.fixtures.ports import free_port
@@ -67,7 +68,8 @@ def trust_suite(
 ) -> Iterator[TrustSuite]:
     root = tmp_path_factory.mktemp("trust-suite")
     nats = start_nats(root / "nats")
-    suite = Suite(root, nats.url, env=keystone.service_settings())
+    settings = keystone.service_settings(TIDINGS_SIGNED_URL_SECRET_KEY=SECRET_KEY)
+    suite = Suite(root, nats.url, env=settings)
     notifier = suite.add(
         "notifier",
         NOTIFIER_APP,
@@ -445,6 +447,24 @@ async def test_a_websocket_subscriber_gets_a_trust_too(
         assert not trust_exists(keystone, trust_id)
     finally:
         await ws.close()
+
+
+def test_a_pre_signed_request_cannot_subscribe_a_trust_subscriber(
+    trust_suite: TrustSuite, rest: httpx.Client, tokens: dict[str, str]
+) -> None:
+    """A signature carries a project but no user who could delegate."""
+    queue = queue_name()
+    data = share(rest, tokens["alice"], queue, {"paths": ["subscriptions"], "methods": ["POST"]})
+    path = f"/v2/queues/{queue}/subscriptions"
+    refused = rest.post(
+        path, headers=signed_headers(data), json={"subscriber": "trust+http://127.0.0.1:9/x"}
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["title"] == "Unable to create the trust"
+    plain = rest.post(
+        path, headers=signed_headers(data), json={"subscriber": "http://127.0.0.1:9/x"}
+    )
+    assert plain.status_code == 201, plain.text
 
 
 def unreachable_keystone() -> KeystoneSettings:
