@@ -162,12 +162,13 @@ def test_a_new_subscription_is_served_at_once_despite_the_cache(
 def test_trust_subscribers_are_posted_to_without_the_prefix(
     tenant: Tenant, receiver: HttpReceiver
 ) -> None:
-    """``trust+http`` is accepted and delivered like a webhook (the Keystone trust token is
-    not added yet)."""
+    """In noauth mode there is no Keystone: ``trust+http`` is delivered like a webhook, without
+    a token (tests/auth/test_trust_subscriptions.py covers keystone mode)."""
     tenant.subscribe("trusted", "trust+" + receiver.url + "/trust")
     tenant.post("trusted", {"k": 1})
     [got] = receiver.wait_for(lambda r: len(r) >= 1, TIMEOUT)
     assert got.path == "/trust" and json.loads(got.body)["body"] == {"k": 1}
+    assert "X-Auth-Token" not in got.headers
 
 
 def test_probes_and_metrics(

@@ -2,7 +2,8 @@
 
 ``auth_strategy`` is Zaqar's: ``noauth`` takes the project from request headers (development),
 ``keystone`` validates tokens against Keystone as the service user named here. The
-``keystone_*`` names are those operators script for any OpenStack service user.
+``keystone_*`` names are those operators script for any OpenStack service user; the notifier
+reads them too (:class:`KeystoneSettings`), to act on the trusts of ``trust+`` subscriptions.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ from pydantic import Field, model_validator
 from tidings.common.settings import CommonSettings
 
 
-class AuthSettings(CommonSettings):
-    auth_strategy: Literal["noauth", "keystone"] = Field(
-        "noauth",
-        description="noauth: project, user and roles from request headers (development); "
-        "keystone: from a token validated against Keystone",
-    )
+class KeystoneSettings(CommonSettings):
+    """The Keystone service user: the api and websocket validate tokens as this user, and it is
+    the trustee of ``trust+`` subscriptions, which the notifier acts as to deliver them."""
+
     keystone_auth_url: str | None = Field(None, description="e.g. http://keystone:5000/v3")
     keystone_username: str | None = None
     keystone_password: str | None = None
@@ -28,6 +27,25 @@ class AuthSettings(CommonSettings):
     keystone_project_domain_name: str = "Default"
     keystone_timeout: float = Field(
         5.0, gt=0, description="seconds one request to Keystone may take before a 503"
+    )
+
+    @property
+    def keystone_configured(self) -> bool:
+        return all(
+            (
+                self.keystone_auth_url,
+                self.keystone_username,
+                self.keystone_password,
+                self.keystone_project_name,
+            )
+        )
+
+
+class AuthSettings(KeystoneSettings):
+    auth_strategy: Literal["noauth", "keystone"] = Field(
+        "noauth",
+        description="noauth: project, user and roles from request headers (development); "
+        "keystone: from a token validated against Keystone",
     )
     token_cache_time: float = Field(
         300.0,

@@ -32,12 +32,18 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from tidings.common.auth_settings import AuthSettings
+from tidings.common.auth_settings import AuthSettings, KeystoneSettings
 from tidings.common.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
 KEYSTONE_UNAVAILABLE = "Keystone is unavailable."
+# Keystone cannot answer (as opposed to refusing): a 503, or a retry, never the caller's fault.
+UNREACHABLE = (
+    ks_exceptions.ConnectionError,
+    ks_exceptions.DiscoveryFailure,
+    ks_exceptions.HttpServerError,
+)
 
 
 class InvalidToken(Exception):
@@ -55,10 +61,18 @@ class TokenInfo:
         return self.expires <= (now or datetime.datetime.now(datetime.UTC))
 
 
-def _client_for(settings: AuthSettings) -> Any:
-    from keystoneclient.v3 import client as ks_client  # untyped; imported where it is used
-
-    auth = v3.Password(
+def service_user_auth(settings: KeystoneSettings, trust_id: str | None = None) -> v3.Password:
+    """The service user's password plugin: scoped to its own project, or, given a trust id,
+    to that trust (the trustee's side of a ``trust+`` subscription)."""
+    if trust_id is not None:
+        return v3.Password(
+            auth_url=settings.keystone_auth_url or "",
+            username=settings.keystone_username,
+            password=settings.keystone_password or "",
+            user_domain_name=settings.keystone_user_domain_name,
+            trust_id=trust_id,
+        )
+    return v3.Password(
         auth_url=settings.keystone_auth_url or "",
         username=settings.keystone_username,
         password=settings.keystone_password or "",
@@ -66,7 +80,14 @@ def _client_for(settings: AuthSettings) -> Any:
         user_domain_name=settings.keystone_user_domain_name,
         project_domain_name=settings.keystone_project_domain_name,
     )
-    session = ks_session.Session(auth=auth, timeout=settings.keystone_timeout)
+
+
+def _client_for(settings: AuthSettings) -> Any:
+    from keystoneclient.v3 import client as ks_client  # untyped; imported where it is used
+
+    session = ks_session.Session(
+        auth=service_user_auth(settings), timeout=settings.keystone_timeout
+    )
     return ks_client.Client(session=session, interface="public")
 
 
@@ -150,11 +171,7 @@ class TokenValidator:
             raise InvalidToken("unknown, expired or revoked token") from None
         except ks_exceptions.BadRequest:
             raise InvalidToken("malformed token") from None
-        except (
-            ks_exceptions.ConnectionError,
-            ks_exceptions.DiscoveryFailure,
-            ks_exceptions.HttpServerError,
-        ) as exc:
+        except UNREACHABLE as exc:
             log.warning("keystone unreachable: %s", exc)
             raise ServiceUnavailable(KEYSTONE_UNAVAILABLE) from None
         except ks_exceptions.ClientException as exc:
@@ -173,4 +190,4 @@ class TokenValidator:
         )
 
 
-__all__ = ["InvalidToken", "TokenInfo", "TokenValidator"]
+__all__ = ["InvalidToken", "TokenInfo", "TokenValidator", "service_user_auth"]

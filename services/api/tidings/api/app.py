@@ -42,6 +42,8 @@ from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
+from tidings.common.subscription_trusts import SubscriptionTrusts
+from tidings.common.trusts import TrustBroker
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = config
     app.state.authenticator = PolicyEnforced(
         build_authenticator(config), Policy(config.policy_file)
+    )
+    app.state.subscription_trusts = SubscriptionTrusts(
+        TrustBroker(config) if config.auth_strategy == "keystone" else None
     )
     app.state.home_document = home.home_document(config.admin_mode, config.pooling)
     limiter = RateLimiter(

@@ -29,6 +29,7 @@ from tidings.notifier.guard import AddressGuard, GuardedResolver
 from tidings.notifier.settings import NotifierSettings
 from tidings.notifier.smtp_pool import SmtpConfig
 from tidings.notifier.targets import TargetCache
+from tidings.notifier.trust_tokens import TrustTokens
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             WebhookChannel(http, config.delivery_timeout, guard),
             mail,
             storage,
+            TrustTokens(config, config.trust_token_refresh_margin),
             per_subscriber=config.per_subscriber_concurrency,
             total=config.max_concurrent_deliveries,
             failed_retention=config.failed_delivery_retention,

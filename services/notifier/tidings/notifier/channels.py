@@ -18,6 +18,7 @@ from typing import Literal
 import aiohttp
 import aiosmtplib
 
+from tidings.common.trusts import TRUST_PREFIX
 from tidings.notifier.guard import AddressGuard, BlockedAddress
 from tidings.notifier.smtp_pool import SmtpConfig, SmtpSessions
 
@@ -40,8 +41,9 @@ class Outcome:
 
 
 def webhook_url(subscriber: str) -> str:
-    """``trust+https://...`` posts to ``https://...`` (the Keystone trust token comes later)."""
-    return subscriber.removeprefix("trust+")
+    """``trust+https://...`` posts to ``https://...`` (with the trust's token, see
+    tidings.notifier.trust_tokens)."""
+    return subscriber.removeprefix(TRUST_PREFIX)
 
 
 class WebhookChannel:

@@ -20,6 +20,7 @@ from tidings.notifier import metrics
 from tidings.notifier.channels import MailChannel, Outcome, WebhookChannel
 from tidings.notifier.jobs import Job
 from tidings.notifier.limiter import KeyedLimiter
+from tidings.notifier.trust_tokens import TrustTokenError, TrustTokens
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class Dispatcher:
         webhook: WebhookChannel,
         mail: MailChannel,
         storage: StorageClient,
+        trust_tokens: TrustTokens,
         *,
         per_subscriber: int,
         total: int,
@@ -40,6 +42,7 @@ class Dispatcher:
         self._webhook = webhook
         self._mail = mail
         self._storage = storage
+        self._trust_tokens = trust_tokens
         self._per_subscriber = KeyedLimiter(per_subscriber)
         self._total = asyncio.Semaphore(total)
         self._retention = failed_retention
@@ -69,7 +72,15 @@ class Dispatcher:
 
     async def _send(self, job: Job) -> Outcome:
         if job.kind == "webhook":
-            return await self._webhook.send(job.url, job.body, job.headers)
+            headers = job.headers
+            trust_id = job.trust_id
+            if trust_id is not None:
+                try:
+                    token = await self._trust_tokens.token(trust_id, job.project)
+                except TrustTokenError as exc:
+                    return Outcome("error" if exc.retryable else "rejected", str(exc))
+                headers = {**headers, "X-Auth-Token": token}  # ours, whatever post_headers say
+            return await self._webhook.send(job.url, job.body, headers)
         assert job.mail is not None
         return await self._mail.send(
             job.mail.sender, job.mail.to, job.mail.subject, job.body.decode()

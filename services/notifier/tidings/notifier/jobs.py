@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from tidings.common import schemas as s
+from tidings.common.trusts import trust_id_of
 from tidings.notifier.channels import webhook_url
 from tidings.notifier.payload import delivery_id, render_body, webhook_headers
 
@@ -92,6 +93,11 @@ class Job:
     @property
     def url(self) -> str:
         return webhook_url(self.subscription.subscriber)
+
+    @property
+    def trust_id(self) -> str | None:
+        """The Keystone trust a ``trust+`` delivery gets its ``X-Auth-Token`` from."""
+        return trust_id_of(self.subscription.subscriber, self.subscription.options)
 
 
 def build_job(

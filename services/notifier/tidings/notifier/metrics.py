@@ -38,3 +38,9 @@ CONFIRMATIONS = Counter(
     "Confirmation requests and unsubscribe notices sent, by kind and outcome",
     ["kind", "outcome"],
 )
+TRUST_TOKENS = Counter(
+    "tidings_notifier_trust_tokens_total",
+    "Trust-scoped tokens for trust+ deliveries, by outcome (issued, cached, refused, "
+    "unavailable, wrong_project)",
+    ["outcome"],
+)

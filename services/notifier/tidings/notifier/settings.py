@@ -6,10 +6,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from tidings.common.settings import CommonSettings
+from tidings.common.auth_settings import KeystoneSettings
 
 
-class NotifierSettings(CommonSettings):
+class NotifierSettings(KeystoneSettings):
+    """``TIDINGS_KEYSTONE_*`` (from KeystoneSettings) name the service user that trust+
+    subscriptions delegate to; without them such deliveries with a trust id are refused."""
+
     http_port: int = 8821  # tidings-run serves the notifier probes here
     consumer_name: str = Field(
         "tidings-notifier", description="durable JetStream consumer shared by all replicas"
@@ -49,6 +52,12 @@ class NotifierSettings(CommonSettings):
     )
     failed_delivery_retention: int = Field(
         7 * 24 * 3600, description="seconds the record of a given-up delivery is kept"
+    )
+    trust_token_refresh_margin: float = Field(
+        120.0,
+        ge=0,
+        description="seconds before its expiry a trust-scoped token stops being reused for "
+        "trust+ deliveries",
     )
     # Confirmation (spec 4.4): on when require_confirmation is set and a signing key exists.
     require_confirmation: bool = False

@@ -24,6 +24,8 @@ from tidings.common.nats_connection import NatsConnection
 from tidings.common.policy import Policy
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
+from tidings.common.subscription_trusts import SubscriptionTrusts
+from tidings.common.trusts import TrustBroker
 from tidings.websocket.auth import build_authenticator
 from tidings.websocket.dispatch import Dispatcher
 from tidings.websocket.endpoint import serve_socket
@@ -48,7 +50,12 @@ def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
         app.state.nats = connection
         app.state.storage = storage
         app.state.fanout = Fanout(connection, config.push_batch_window)
-        app.state.dispatcher = Dispatcher(config, storage, build_authenticator(config), policy)
+        trusts = SubscriptionTrusts(
+            TrustBroker(config) if config.auth_strategy == "keystone" else None
+        )
+        app.state.dispatcher = Dispatcher(
+            config, storage, build_authenticator(config), policy, trusts
+        )
         connection.start()
         log.info("websocket API on ws://%s:%s/", config.host, config.port)
         freeze_startup_heap()

@@ -55,6 +55,9 @@ SIGNED_ACTIONS = {
 class FrameIdentity:
     project: str
     roles: list[str]
+    # keystone mode: the socket's user and token, which trust+ subscriptions delegate with
+    user: str | None = None
+    token: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -176,7 +179,9 @@ class KeystoneAuth:
             return None
         if info.project is None:
             return None
-        return FrameIdentity(project=info.project, roles=sorted(info.roles))
+        return FrameIdentity(
+            project=info.project, roles=sorted(info.roles), user=info.user, token=state.token
+        )
 
 
 def build_authenticator(

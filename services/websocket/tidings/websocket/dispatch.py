@@ -13,6 +13,7 @@ import time
 from tidings.common.errors import TidingsError
 from tidings.common.policy import Policy
 from tidings.common.rpc import StorageClient
+from tidings.common.subscription_trusts import Caller, SubscriptionTrusts
 from tidings.websocket import metrics
 from tidings.websocket.actions import ACTIONS, AUTHENTICATE, AUTHENTICATE_SCHEMA, Context
 from tidings.websocket.auth import NOT_AUTHENTIFIED, Authenticator, AuthState
@@ -34,11 +35,13 @@ class Dispatcher:
         storage: StorageClient,
         authenticator: Authenticator,
         policy: Policy,
+        trusts: SubscriptionTrusts | None = None,
     ) -> None:
         self._settings = settings
         self._storage = storage
         self._auth = authenticator
         self._policy = policy
+        self._trusts = trusts or SubscriptionTrusts(None)
 
     async def handle(
         self,
@@ -106,6 +109,10 @@ class Dispatcher:
             storage=self._storage,
             session=session,
             subscriptions=subscriptions,
+            trusts=self._trusts,
+            caller=Caller(
+                identity.user, identity.project, frozenset(identity.roles), identity.token
+            ),
         )
         try:
             return await entry.handler(ctx)

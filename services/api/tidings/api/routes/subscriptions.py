@@ -8,6 +8,7 @@ carry ``signing_secret``, the key of the ``X-Tidings-Signature`` header of webho
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -19,13 +20,15 @@ from tidings.api.pipeline import Target, target_dependency
 from tidings.api.render import empty, json_response, next_link, utc_timestamp
 from tidings.api.routes.queues import read_small_body
 from tidings.common import schemas as s
-from tidings.common.errors import Conflict
+from tidings.common.errors import Conflict, NotFound
 from tidings.common.subscription_rules import (
     parse_subscription_confirm,
     parse_subscription_create,
     parse_subscription_update,
     validate_subscription_list_limit,
 )
+from tidings.common.subscription_trusts import Caller, SubscriptionTrusts
+from tidings.common.trusts import trust_id_of
 from tidings.common.validation import parse_int_param, parse_json
 
 Param = Annotated[str | None, Query()]
@@ -68,6 +71,29 @@ FAILED_DELIVERY_SCHEMA: dict[str, Any] = {
 }
 
 router = APIRouter(tags=["subscriptions"])
+
+
+def _trusts(request: Request) -> SubscriptionTrusts:
+    trusts: SubscriptionTrusts = request.app.state.subscription_trusts
+    return trusts
+
+
+def _caller(request: Request, target: Target) -> Caller:
+    identity = target.ctx.identity
+    return Caller(
+        identity.user, identity.project, identity.roles, request.headers.get("x-auth-token")
+    )
+
+
+async def _current(target: Target, subscription_id: str) -> s.Subscription:
+    reply = await target.ctx.storage.call(
+        "subscription.get",
+        s.SubscriptionRequest(
+            project=target.storage_project, queue=target.name, subscription_id=subscription_id
+        ),
+        s.SubscriptionReply,
+    )
+    return reply.subscription
 
 
 def subscription_item(sub: s.Subscription, *, with_secret: bool = False) -> dict[str, Any]:
@@ -132,6 +158,10 @@ async def create(request: Request, target: TargetDep) -> Response:
     fields = parse_subscription_create(await _document(request, target), target.ctx.settings)
     assert fields.subscriber is not None and fields.ttl is not None
     location = {"Location": f"{target.base_path}/subscriptions"}
+    trusts = _trusts(request)
+    caller = _caller(request, target)
+    plan = await trusts.for_create(caller, fields.subscriber, fields.ttl, fields.options or {})
+    stored = False
     try:
         reply = await target.ctx.storage.call(
             "subscription.create",
@@ -140,12 +170,15 @@ async def create(request: Request, target: TargetDep) -> Response:
                 queue=target.name,
                 subscriber=fields.subscriber,
                 ttl=fields.ttl,
-                options=fields.options or {},
+                options=plan.options or {},
             ),
             s.SubscriptionCreateReply,
         )
+        stored = reply.created  # a duplicate keeps its own options, trust included
     except Conflict as exc:  # Zaqar sends the collection as Location on 409 too
         return error_response(409, exc.title, exc.description, location)
+    finally:
+        await trusts.settle(caller, plan, stored=stored)
     body = {"subscription_id": reply.subscription_id, "signing_secret": reply.signing_secret}
     return json_response(body, status=201, headers=location)
 
@@ -171,23 +204,37 @@ async def get(target: TargetDep, subscription_id: str) -> Response:
 )
 async def update(request: Request, target: TargetDep, subscription_id: str) -> Response:
     fields = parse_subscription_update(await _document(request, target), target.ctx.settings)
-    await target.ctx.storage.call(
-        "subscription.update",
-        s.SubscriptionUpdateRequest(
-            project=target.storage_project,
-            queue=target.name,
-            subscription_id=subscription_id,
-            subscriber=fields.subscriber,
-            ttl=fields.ttl,
-            options=fields.options,
-        ),
-        s.Empty,
-    )
+    trusts = _trusts(request)
+    current = await _current(target, subscription_id) if trusts.enabled else None
+    caller = _caller(request, target)
+    plan = await trusts.for_update(caller, current, fields)
+    stored = False
+    try:
+        await target.ctx.storage.call(
+            "subscription.update",
+            s.SubscriptionUpdateRequest(
+                project=target.storage_project,
+                queue=target.name,
+                subscription_id=subscription_id,
+                subscriber=fields.subscriber,
+                ttl=fields.ttl,
+                options=plan.options,
+            ),
+            s.Empty,
+        )
+        stored = True
+    finally:
+        await trusts.settle(caller, plan, stored=stored)
     return empty(headers={"Location": str(request.url.path)})
 
 
 @router.delete(ITEM, **doc.operation({204: None}), summary="Delete a subscription")
-async def delete(target: TargetDep, subscription_id: str) -> Response:
+async def delete(request: Request, target: TargetDep, subscription_id: str) -> Response:
+    trusts = _trusts(request)
+    current: s.Subscription | None = None
+    if trusts.enabled:  # its trust goes with it
+        with contextlib.suppress(NotFound):  # deleting an unknown one is a 204 all the same
+            current = await _current(target, subscription_id)
     await target.ctx.storage.call(
         "subscription.delete",
         s.SubscriptionRequest(
@@ -195,6 +242,9 @@ async def delete(target: TargetDep, subscription_id: str) -> Response:
         ),
         s.Empty,
     )
+    trust = trust_id_of(current.subscriber, current.options) if current is not None else None
+    if trust is not None:
+        await trusts.discard(_caller(request, target), trust)
     return empty()
 
 

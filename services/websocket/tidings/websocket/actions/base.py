@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from tidings.common.rpc import StorageClient
 from tidings.common.schemas import Schema
+from tidings.common.subscription_trusts import Caller, SubscriptionTrusts
 from tidings.common.validation import validate_client_id, validate_queue_identification
 from tidings.websocket.protocol import Reply, Request
 from tidings.websocket.schema import ActionSchema
@@ -29,6 +30,8 @@ class Context:
     storage: StorageClient
     session: Session
     subscriptions: SocketSubscriptions
+    trusts: SubscriptionTrusts
+    caller: Caller
 
     def queue_name(self) -> str:
         name = str(self.body["queue_name"])

@@ -8,11 +8,13 @@ the socket subscriptions of the socket that asks and the stored ones of the queu
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from tidings.common import schemas as s
-from tidings.common.errors import Conflict
+from tidings.common.errors import Conflict, NotFound
 from tidings.common.subscription_rules import parse_subscription_create
+from tidings.common.trusts import trust_id_of
 from tidings.common.validation import validate_subscription_options, validate_subscription_ttl
 from tidings.websocket.actions.base import Action, Context
 from tidings.websocket.protocol import Reply
@@ -35,17 +37,26 @@ def stored_item(sub: s.Subscription) -> dict[str, Any]:
 async def _create_stored(ctx: Context, name: str) -> Reply:
     fields = parse_subscription_create(ctx.body, ctx.settings)
     assert fields.subscriber is not None and fields.ttl is not None
-    reply = await ctx.call(
-        "subscription.create",
-        s.SubscriptionCreateRequest(
-            project=ctx.project,
-            queue=name,
-            subscriber=fields.subscriber,
-            ttl=fields.ttl,
-            options=fields.options or {},
-        ),
-        s.SubscriptionCreateReply,
+    # keystone mode: a trust+ subscriber gets its trust here, as over REST
+    plan = await ctx.trusts.for_create(
+        ctx.caller, fields.subscriber, fields.ttl, fields.options or {}
     )
+    stored = False
+    try:
+        reply = await ctx.call(
+            "subscription.create",
+            s.SubscriptionCreateRequest(
+                project=ctx.project,
+                queue=name,
+                subscriber=fields.subscriber,
+                ttl=fields.ttl,
+                options=plan.options or {},
+            ),
+            s.SubscriptionCreateReply,
+        )
+        stored = reply.created
+    finally:
+        await ctx.trusts.settle(ctx.caller, plan, stored=stored)
     if not reply.created:  # Zaqar's WebSocket API has no confirmation logic: any duplicate
         raise Conflict(f"Subscription {name} not created.")
     body = {
@@ -121,12 +132,18 @@ async def subscription_delete(ctx: Context) -> Reply:
     sid = _sid(ctx)
     if ctx.subscriptions.get(ctx.project, name, sid) is not None:
         await ctx.subscriptions.delete(ctx.project, name, sid)
-    else:
-        await ctx.call(
-            "subscription.delete",
-            s.SubscriptionRequest(project=ctx.project, queue=name, subscription_id=sid),
-            s.Empty,
-        )
+        return Reply(204, f"Subscription {sid} removed.")
+    request = s.SubscriptionRequest(project=ctx.project, queue=name, subscription_id=sid)
+    current: s.Subscription | None = None
+    if ctx.trusts.enabled:  # its trust goes with it
+        with contextlib.suppress(NotFound):
+            current = (
+                await ctx.call("subscription.get", request, s.SubscriptionReply)
+            ).subscription
+    await ctx.call("subscription.delete", request, s.Empty)
+    trust = trust_id_of(current.subscriber, current.options) if current is not None else None
+    if trust is not None:
+        await ctx.trusts.discard(ctx.caller, trust)
     return Reply(204, f"Subscription {sid} removed.")
 
 
