@@ -40,6 +40,7 @@ from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
+from tidings.common.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("api", config.log_format, config.log_level)
+        configure_tracing("api")
         connection = NatsConnection(config.nats_url, "tidings-api")
         app.state.nats = connection
         app.state.storage = StorageClient(connection, config.rpc_timeout)
@@ -60,6 +62,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             yield
         finally:
             await connection.close()
+            shutdown_tracing()  # exports the spans still queued
 
     app = FastAPI(
         title="Tidings REST API (Zaqar v2)",
