@@ -260,3 +260,89 @@ async def test_a_placed_queue_of_an_unreachable_pool_is_a_503(
         assert reply == s.QueueGetReply(exists=False)
     finally:
         await other.close()
+
+
+async def claim_and_release(router: PooledStorage, tenant: str, queue: str) -> list[str]:
+    """Claim what can be claimed (moving what used up its claims), release it, return ids."""
+    handlers = router.handlers()
+    held = await handlers["claim.create"](
+        s.ClaimCreateRequest(project=tenant, queue=queue, ttl=60, grace=60)
+    )
+    assert isinstance(held, s.ClaimCreateReply)
+    if held.claim_id is not None:
+        await handlers["claim.release"](
+            s.ClaimRequest(project=tenant, queue=queue, claim_id=held.claim_id)
+        )
+    return [m.id for m in held.messages]
+
+
+async def test_a_dead_letter_queue_is_placed_with_its_queue(
+    router: PooledStorage, databases: Databases
+) -> None:
+    """Messages move into the dead letter queue inside the source's database: the dead letter
+    queue is placed there as soon as metadata names it, so reads find what moved."""
+    first, second = await databases(2)
+    await router.pool_put(s.Pool(name="first", uri=first, weight=1))
+    await router.pool_put(s.Pool(name="second", uri=second, weight=0))
+    tenant, handlers = project(), router.handlers()
+    await create(router, tenant, "work")
+    assert await router.catalog.placement(tenant, "work") == "first"
+    # Weights change: a new queue would now go to the second pool, its dead letter queue not.
+    await router.pool_patch(s.PoolPatchRequest(name="first", weight=0))
+    await router.pool_patch(s.PoolPatchRequest(name="second", weight=1))
+    await handlers["queue.patch"](
+        s.QueuePatchRequest(
+            project=tenant, queue="work",
+            operations=[
+                s.PatchOperation(op="add", key="_max_claim_count", value=1),
+                s.PatchOperation(op="add", key="_dead_letter_queue", value="dead"),
+            ],
+        )
+    )  # fmt: skip
+    assert await router.catalog.placement(tenant, "dead") == "first"
+    await handlers["message.post"](
+        s.MessagePostRequest(
+            project=tenant, queue="work", client_id="a" * 32, messages=[s.NewMessage(body="x")]
+        )
+    )
+    [poison] = await claim_and_release(router, tenant, "work")
+    assert await claim_and_release(router, tenant, "work") == []  # it moved instead
+    listed = await handlers["message.list"](
+        s.MessageListRequest(project=tenant, queue="dead", client_id="b" * 32)
+    )
+    assert isinstance(listed, s.MessageListReply)
+    assert [m.id for m in listed.messages] == [poison]
+    assert await names_in(pool_driver(router, "first"), tenant) == {"work", "dead"}
+    assert await names_in(pool_driver(router, "second"), tenant) == set()
+    assert await names_in(router.default, tenant) == set()
+
+
+async def test_a_dead_letter_queue_in_another_pool_is_refused(
+    router: PooledStorage, databases: Databases
+) -> None:
+    first, second = await databases(2)
+    await router.pool_put(s.Pool(name="first", uri=first, weight=0))
+    await router.pool_put(s.Pool(name="second", uri=second, weight=1))
+    tenant = project()
+    await create(router, tenant, "elsewhere")  # in the second pool
+    await router.pool_patch(s.PoolPatchRequest(name="first", weight=1))
+    await router.pool_patch(s.PoolPatchRequest(name="second", weight=0))
+    with pytest.raises(InvalidRequest, match="is in another pool than queue work"):
+        await create(router, tenant, "work", _dead_letter_queue="elsewhere")
+    # Refused before anything was written, but the queue itself was placed (first pool).
+    assert await names_in(pool_driver(router, "first"), tenant) == set()
+    await create(router, tenant, "work")
+    naming = s.PatchOperation(op="add", key="_dead_letter_queue", value="elsewhere")
+    with pytest.raises(InvalidRequest, match="another pool"):
+        await router.handlers()["queue.patch"](
+            s.QueuePatchRequest(project=tenant, queue="work", operations=[naming])
+        )
+    # A new name is placed with the queue; removing the key checks nothing.
+    await create(router, tenant, "work2", _dead_letter_queue="fresh")
+    assert await router.catalog.placement(tenant, "fresh") == "first"
+    await router.handlers()["queue.patch"](
+        s.QueuePatchRequest(
+            project=tenant, queue="work2",
+            operations=[s.PatchOperation(op="remove", key="_dead_letter_queue")],
+        )
+    )  # fmt: skip
