@@ -112,7 +112,15 @@ def test_one_trace_links_a_post_to_its_delivery_and_the_receiver(
     request_id = posted.headers["X-Openstack-Request-Id"]
 
     (delivered,) = receiver.wait_for(lambda got: len(got) == 1, timeout=SPAN_WAIT)
-    spans = collector.wait_for(has("tidings-notifier", "deliver webhook", trace_id), SPAN_WAIT)
+    # Each process exports its spans on its own schedule: wait for all of them.
+    expected = [
+        has("tidings-api", "POST /v2/queues/{queue_name}/messages", trace_id),
+        has("tidings-api", "rpc message.post", trace_id),
+        has("tidings-storage", "storage message.post", trace_id),
+        has("tidings-notifier", f"notify {queue}", trace_id),
+        has("tidings-notifier", "deliver webhook", trace_id),
+    ]
+    spans = collector.wait_for(lambda got: all(check(got) for check in expected), SPAN_WAIT)
 
     api = one(spans, "tidings-api", "POST /v2/queues/{queue_name}/messages", trace_id)
     assert (api.kind, api.parent_span_id) == (SERVER, gateway_span)
@@ -161,7 +169,13 @@ def test_a_request_without_traceparent_starts_a_trace(
     spans = collector.wait_for(lambda got: bool(api_span(got)), SPAN_WAIT)
     (root,) = api_span(spans)
     assert root.parent_span_id == "" and root.name == "PUT /v2/queues/{queue_name}"
-    spans = collector.wait_for(has("tidings-storage", "storage queue.create", root.trace_id), 5)
+    spans = collector.wait_for(
+        lambda got: (
+            has("tidings-storage", "storage queue.create", root.trace_id)(got)
+            and has("tidings-api", "rpc queue.create", root.trace_id)(got)
+        ),
+        SPAN_WAIT,
+    )
     rpc = one(spans, "tidings-api", "rpc queue.create", root.trace_id)
     assert rpc.parent_span_id == root.span_id
     storage = one(spans, "tidings-storage", "storage queue.create", root.trace_id)

@@ -22,7 +22,9 @@ from tidings.common.errors import (
     ServiceUnavailable,
 )
 from tidings.storage.catalog import UNPLACED
+from tidings.storage.depth_metrics import DepthCollector, DepthExporter
 from tidings.storage.drivers import SqlDriver, create_driver
+from tidings.storage.drivers.stats_export import Depth
 from tidings.storage.handlers import build_handlers
 from tidings.storage.pools import PooledStorage
 from tidings.storage.settings import StorageSettings
@@ -346,3 +348,48 @@ async def test_a_dead_letter_queue_in_another_pool_is_refused(
             operations=[s.PatchOperation(op="remove", key="_dead_letter_queue")],
         )
     )  # fmt: skip
+
+
+async def test_depth_metrics_cover_every_pool(router: PooledStorage, databases: Databases) -> None:
+    """A project's depth is added up over the databases its queues live in; the deepest
+    queues and projects are chosen over all of them."""
+    tenant, other = project(), project()
+    handlers = router.handlers()
+
+    async def post(owner: str, queue: str, count: int) -> None:
+        await handlers["message.post"](
+            s.MessagePostRequest(
+                project=owner, queue=queue, client_id="a" * 32,
+                messages=[s.NewMessage(body=i) for i in range(count)],
+            )
+        )  # fmt: skip
+
+    await post(tenant, "old", 1)  # before pools: the default database
+    first, second = await databases(2)
+    await router.pool_put(s.Pool(name="first", uri=first, weight=1))
+    await router.pool_put(s.Pool(name="second", uri=second, weight=0))
+    await post(tenant, "a1", 3)
+    await router.pool_patch(s.PoolPatchRequest(name="first", weight=0))
+    await router.pool_patch(s.PoolPatchRequest(name="second", weight=1))
+    await post(tenant, "b1", 2)
+    await post(other, "b2", 5)
+    assert [await router.catalog.placement(tenant, q) for q in ("a1", "b1")] == ["first", "second"]
+
+    def depths(found: list[Depth]) -> list[tuple[str, str | None, int]]:
+        return [(d.project, d.queue, d.messages) for d in found]
+
+    collector = DepthCollector()
+    await DepthExporter(router.drivers, 0, 2, collector).refresh()
+    snapshot = collector.snapshot
+    assert snapshot is not None
+    assert depths(snapshot.queues) == [(other, "b2", 5), (tenant, "a1", 3)]
+    assert depths(snapshot.projects) == [(tenant, None, 6), (other, None, 5)]
+    assert (snapshot.omitted_queues, snapshot.omitted_projects) == (2, 0)
+    # One series each: the tenant leads although no single database has it deepest.
+    await DepthExporter(router.drivers, 0, 1, collector).refresh()
+    snapshot = collector.snapshot
+    assert snapshot is not None
+    assert depths(snapshot.projects) == [(tenant, None, 6)]
+    assert (snapshot.omitted_queues, snapshot.omitted_projects) == (3, 1)
+    old_age = snapshot.projects[0].oldest_age
+    assert old_age >= max(d.oldest_age for d in snapshot.queues) and old_age > 0

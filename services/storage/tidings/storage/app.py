@@ -89,7 +89,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
         await pooled.start()
         sweeper = Sweeper(driver, config.sweeper_interval, config.sweeper_batch_size)
         depth = DepthExporter(
-            driver, config.depth_metrics_interval, config.depth_metrics_max_series
+            pooled.drivers, config.depth_metrics_interval, config.depth_metrics_max_series
         )
         app.state.driver = driver
         app.state.nats = connection
