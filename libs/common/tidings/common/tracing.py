@@ -249,6 +249,7 @@ def configure_tracing(service: str, env: Mapping[str, str] | None = None) -> boo
     ``service.name`` defaults to ``tidings-<service>`` (``OTEL_SERVICE_NAME`` overrides it).
     """
     global _tracer, _provider
+    shutdown_tracing()  # an app made again in this process starts from its own settings
     variables = os.environ if env is None else env
     name = exporter_name(variables)
     if name is None:
