@@ -269,6 +269,82 @@ def test_optional_observability_objects(rendered: dict[str, Rendered]) -> None:
         assert rendered["defaults"].of_kind(optional) == []
 
 
+def service_env(chart: Rendered, service: str) -> dict[str, Any]:
+    deployment = chart.named("Deployment", service_name(service))
+    return env_of(deployment["spec"]["template"]["spec"]["containers"][0])
+
+
+def test_notifier_smtp_settings_and_password_secret(rendered: dict[str, Rendered]) -> None:
+    production = service_env(rendered["production"], "notifier")
+    assert {k: v for k, v in production.items() if k.startswith("TIDINGS_SMTP_")} == {
+        "TIDINGS_SMTP_HOST": "smtp.example.com",
+        "TIDINGS_SMTP_PORT": "587",
+        "TIDINGS_SMTP_SECURITY": "starttls",
+        "TIDINGS_SMTP_TIMEOUT": "10",
+        "TIDINGS_SMTP_SENDER": "queues@example.com",
+        "TIDINGS_SMTP_USERNAME": "tidings",
+        "TIDINGS_SMTP_PASSWORD": {"secretKeyRef": {"name": "tidings-smtp", "key": "smtp-password"}},
+    }
+    # Other services get none of it.
+    assert not any(
+        k.startswith("TIDINGS_SMTP_") for k in service_env(rendered["production"], "api")
+    )
+    # An inline password goes into the chart's Secret, which the notifier reads.
+    inline = rendered["gateway-api"]
+    env = service_env(inline, "notifier")
+    assert (env["TIDINGS_SMTP_HOST"], env["TIDINGS_SMTP_PORT"]) == ("mail.tidings.test", "465")
+    assert (env["TIDINGS_SMTP_SECURITY"], env["TIDINGS_SMTP_TIMEOUT"]) == ("tls", "2.5")
+    secret_name = f"{RELEASE}-secrets"
+    assert env["TIDINGS_SMTP_PASSWORD"] == {
+        "secretKeyRef": {"name": secret_name, "key": "smtp-password"}
+    }
+    assert inline.named("Secret", secret_name)["stringData"] == {
+        "smtp-password": "s3cret: with specials"
+    }
+    # No host: nothing (the notifier's defaults).
+    assert not any(
+        k.startswith("TIDINGS_SMTP_") for k in service_env(rendered["defaults"], "notifier")
+    )
+
+
+def test_an_smtp_password_without_a_host_is_not_stored(helm: Helm) -> None:
+    chart = helm.render(sets=["smtp.password=unused"])
+    assert f"{RELEASE}-secrets" not in chart.names("Secret")
+
+
+def test_pool_settings(rendered: dict[str, Rendered]) -> None:
+    for case, interval, admin in [("defaults", "5", False), ("production", "10", True)]:
+        chart = rendered[case]
+        assert service_env(chart, "storage")["TIDINGS_POOL_REFRESH_INTERVAL"] == interval
+        for service in ("api", "websocket"):
+            env = service_env(chart, service)
+            expected = {"TIDINGS_ADMIN_MODE": "true", "TIDINGS_POOLING": "true"} if admin else {}
+            assert {k: env[k] for k in ("TIDINGS_ADMIN_MODE", "TIDINGS_POOLING") if k in env} == (
+                expected
+            ), (case, service)
+        assert "TIDINGS_POOLING" not in service_env(chart, "notifier")
+    assert service_env(rendered["gateway-api"], "storage")["TIDINGS_POOL_REFRESH_INTERVAL"] == "0"
+
+
+def test_tracing_settings_reach_every_service(rendered: dict[str, Rendered]) -> None:
+    for service in SERVICES:
+        env = service_env(rendered["production"], service)
+        assert {k: v for k, v in env.items() if k.startswith("OTEL_")} == {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.monitoring.svc:4318",
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": "0.05",
+        }, service
+        assert not any(k.startswith("OTEL_") for k in service_env(rendered["defaults"], service))
+    env = service_env(rendered["gateway-api"], "api")
+    assert {k: v for k, v in env.items() if k.startswith("OTEL_")} == {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector.tidings.test:4318",
+        "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+        "OTEL_TRACES_SAMPLER_ARG": "1",
+        "OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer abc",
+        "OTEL_BSP_SCHEDULE_DELAY": "1000",
+    }
+
+
 def test_helm_test_pod_exercises_the_api(rendered: dict[str, Rendered]) -> None:
     (pod,) = rendered["defaults"].of_kind("Pod")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
@@ -284,6 +360,13 @@ def test_values_schema_rejects_mistakes(helm: Helm) -> None:
         "services.api.port=80": "services.api.port",
         "config.TIDINGS_LOG_FORMAT=xml": "TIDINGS_LOG_FORMAT",
         "gateway.websocket.path=ws": "gateway.websocket.path",
+        "smtp.security=ssl": "smtp.security",
+        "smtp.port=0": "smtp.port",
+        "pools.refreshInterval=-1": "pools.refreshInterval",
+        "pools.adminapi=true": "Additional property adminapi is not allowed",
+        "tracing.sampler=sometimes": "tracing.sampler",
+        "tracing.otlpEndpoint=collector:4318": "tracing.otlpEndpoint",
+        "tracing.env.TIDINGS_X=1": "tracing.env",
     }
     for setting, message in cases.items():
         with pytest.raises(HelmFailed, match=re.escape(message)):

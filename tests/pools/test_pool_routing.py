@@ -22,7 +22,9 @@ from tidings.common.errors import (
     ServiceUnavailable,
 )
 from tidings.storage.catalog import UNPLACED
+from tidings.storage.depth_metrics import DepthCollector, DepthExporter
 from tidings.storage.drivers import SqlDriver, create_driver
+from tidings.storage.drivers.stats_export import Depth
 from tidings.storage.handlers import build_handlers
 from tidings.storage.pools import PooledStorage
 from tidings.storage.settings import StorageSettings
@@ -260,3 +262,134 @@ async def test_a_placed_queue_of_an_unreachable_pool_is_a_503(
         assert reply == s.QueueGetReply(exists=False)
     finally:
         await other.close()
+
+
+async def claim_and_release(router: PooledStorage, tenant: str, queue: str) -> list[str]:
+    """Claim what can be claimed (moving what used up its claims), release it, return ids."""
+    handlers = router.handlers()
+    held = await handlers["claim.create"](
+        s.ClaimCreateRequest(project=tenant, queue=queue, ttl=60, grace=60)
+    )
+    assert isinstance(held, s.ClaimCreateReply)
+    if held.claim_id is not None:
+        await handlers["claim.release"](
+            s.ClaimRequest(project=tenant, queue=queue, claim_id=held.claim_id)
+        )
+    return [m.id for m in held.messages]
+
+
+async def test_a_dead_letter_queue_is_placed_with_its_queue(
+    router: PooledStorage, databases: Databases
+) -> None:
+    """Messages move into the dead letter queue inside the source's database: the dead letter
+    queue is placed there as soon as metadata names it, so reads find what moved."""
+    first, second = await databases(2)
+    await router.pool_put(s.Pool(name="first", uri=first, weight=1))
+    await router.pool_put(s.Pool(name="second", uri=second, weight=0))
+    tenant, handlers = project(), router.handlers()
+    await create(router, tenant, "work")
+    assert await router.catalog.placement(tenant, "work") == "first"
+    # Weights change: a new queue would now go to the second pool, its dead letter queue not.
+    await router.pool_patch(s.PoolPatchRequest(name="first", weight=0))
+    await router.pool_patch(s.PoolPatchRequest(name="second", weight=1))
+    await handlers["queue.patch"](
+        s.QueuePatchRequest(
+            project=tenant, queue="work",
+            operations=[
+                s.PatchOperation(op="add", key="_max_claim_count", value=1),
+                s.PatchOperation(op="add", key="_dead_letter_queue", value="dead"),
+            ],
+        )
+    )  # fmt: skip
+    assert await router.catalog.placement(tenant, "dead") == "first"
+    await handlers["message.post"](
+        s.MessagePostRequest(
+            project=tenant, queue="work", client_id="a" * 32, messages=[s.NewMessage(body="x")]
+        )
+    )
+    [poison] = await claim_and_release(router, tenant, "work")
+    assert await claim_and_release(router, tenant, "work") == []  # it moved instead
+    listed = await handlers["message.list"](
+        s.MessageListRequest(project=tenant, queue="dead", client_id="b" * 32)
+    )
+    assert isinstance(listed, s.MessageListReply)
+    assert [m.id for m in listed.messages] == [poison]
+    assert await names_in(pool_driver(router, "first"), tenant) == {"work", "dead"}
+    assert await names_in(pool_driver(router, "second"), tenant) == set()
+    assert await names_in(router.default, tenant) == set()
+
+
+async def test_a_dead_letter_queue_in_another_pool_is_refused(
+    router: PooledStorage, databases: Databases
+) -> None:
+    first, second = await databases(2)
+    await router.pool_put(s.Pool(name="first", uri=first, weight=0))
+    await router.pool_put(s.Pool(name="second", uri=second, weight=1))
+    tenant = project()
+    await create(router, tenant, "elsewhere")  # in the second pool
+    await router.pool_patch(s.PoolPatchRequest(name="first", weight=1))
+    await router.pool_patch(s.PoolPatchRequest(name="second", weight=0))
+    with pytest.raises(InvalidRequest, match="is in another pool than queue work"):
+        await create(router, tenant, "work", _dead_letter_queue="elsewhere")
+    # Refused before anything was written, but the queue itself was placed (first pool).
+    assert await names_in(pool_driver(router, "first"), tenant) == set()
+    await create(router, tenant, "work")
+    naming = s.PatchOperation(op="add", key="_dead_letter_queue", value="elsewhere")
+    with pytest.raises(InvalidRequest, match="another pool"):
+        await router.handlers()["queue.patch"](
+            s.QueuePatchRequest(project=tenant, queue="work", operations=[naming])
+        )
+    # A new name is placed with the queue; removing the key checks nothing.
+    await create(router, tenant, "work2", _dead_letter_queue="fresh")
+    assert await router.catalog.placement(tenant, "fresh") == "first"
+    await router.handlers()["queue.patch"](
+        s.QueuePatchRequest(
+            project=tenant, queue="work2",
+            operations=[s.PatchOperation(op="remove", key="_dead_letter_queue")],
+        )
+    )  # fmt: skip
+
+
+async def test_depth_metrics_cover_every_pool(router: PooledStorage, databases: Databases) -> None:
+    """A project's depth is added up over the databases its queues live in; the deepest
+    queues and projects are chosen over all of them."""
+    tenant, other = project(), project()
+    handlers = router.handlers()
+
+    async def post(owner: str, queue: str, count: int) -> None:
+        await handlers["message.post"](
+            s.MessagePostRequest(
+                project=owner, queue=queue, client_id="a" * 32,
+                messages=[s.NewMessage(body=i) for i in range(count)],
+            )
+        )  # fmt: skip
+
+    await post(tenant, "old", 1)  # before pools: the default database
+    first, second = await databases(2)
+    await router.pool_put(s.Pool(name="first", uri=first, weight=1))
+    await router.pool_put(s.Pool(name="second", uri=second, weight=0))
+    await post(tenant, "a1", 3)
+    await router.pool_patch(s.PoolPatchRequest(name="first", weight=0))
+    await router.pool_patch(s.PoolPatchRequest(name="second", weight=1))
+    await post(tenant, "b1", 2)
+    await post(other, "b2", 5)
+    assert [await router.catalog.placement(tenant, q) for q in ("a1", "b1")] == ["first", "second"]
+
+    def depths(found: list[Depth]) -> list[tuple[str, str | None, int]]:
+        return [(d.project, d.queue, d.messages) for d in found]
+
+    collector = DepthCollector()
+    await DepthExporter(router.drivers, 0, 2, collector).refresh()
+    snapshot = collector.snapshot
+    assert snapshot is not None
+    assert depths(snapshot.queues) == [(other, "b2", 5), (tenant, "a1", 3)]
+    assert depths(snapshot.projects) == [(tenant, None, 6), (other, None, 5)]
+    assert (snapshot.omitted_queues, snapshot.omitted_projects) == (2, 0)
+    # One series each: the tenant leads although no single database has it deepest.
+    await DepthExporter(router.drivers, 0, 1, collector).refresh()
+    snapshot = collector.snapshot
+    assert snapshot is not None
+    assert depths(snapshot.projects) == [(tenant, None, 6)]
+    assert (snapshot.omitted_queues, snapshot.omitted_projects) == (3, 1)
+    old_age = snapshot.projects[0].oldest_age
+    assert old_age >= max(d.oldest_age for d in snapshot.queues) and old_age > 0

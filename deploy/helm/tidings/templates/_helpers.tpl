@@ -169,7 +169,68 @@ pre-install,pre-upgrade
       key: {{ ternary $root.Values.messageEncryption.existingSecretKey "message-encryption-key" (ne $root.Values.messageEncryption.existingSecret "") }}
 {{- end }}
 {{- end }}
+{{- if eq .name "storage" }}
+- name: TIDINGS_POOL_REFRESH_INTERVAL
+  value: {{ $root.Values.pools.refreshInterval | toString | quote }}
+{{- end }}
+{{- if and $root.Values.pools.adminApi (has .name (list "api" "websocket")) }}
+- name: TIDINGS_ADMIN_MODE
+  value: "true"
+- name: TIDINGS_POOLING
+  value: "true"
+{{- end }}
+{{- if and (eq .name "notifier") $root.Values.smtp.host }}
+{{ include "tidings.smtpEnv" $root }}
+{{- end }}
+{{- if $root.Values.tracing.otlpEndpoint }}
+{{ include "tidings.tracingEnv" $root }}
+{{- end }}
 {{- range $key, $value := .cfg.env }}
+- name: {{ $key }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The notifier's SMTP settings; the password from the chart's Secret or the operator's. */}}
+{{- define "tidings.smtpEnv" -}}
+{{- $smtp := .Values.smtp -}}
+- name: TIDINGS_SMTP_HOST
+  value: {{ $smtp.host | quote }}
+- name: TIDINGS_SMTP_PORT
+  value: {{ $smtp.port | toString | quote }}
+- name: TIDINGS_SMTP_SECURITY
+  value: {{ $smtp.security | quote }}
+- name: TIDINGS_SMTP_TIMEOUT
+  value: {{ $smtp.timeout | toString | quote }}
+{{- with $smtp.from }}
+- name: TIDINGS_SMTP_SENDER
+  value: {{ . | quote }}
+{{- end }}
+{{- with $smtp.username }}
+- name: TIDINGS_SMTP_USERNAME
+  value: {{ . | quote }}
+{{- end }}
+{{- if or $smtp.password $smtp.existingSecret }}
+- name: TIDINGS_SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "tidings.secretName" .) $smtp.existingSecret }}
+      key: {{ ternary $smtp.existingSecretKey "smtp-password" (ne $smtp.existingSecret "") }}
+{{- end }}
+{{- end -}}
+
+{{/* OpenTelemetry's own variables: tracing on, exporting to the collector over OTLP/HTTP. */}}
+{{- define "tidings.tracingEnv" -}}
+{{- $tracing := .Values.tracing -}}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $tracing.otlpEndpoint | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $tracing.sampler | quote }}
+{{- if ne (toString $tracing.samplerArg) "" }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $tracing.samplerArg | toString | quote }}
+{{- end }}
+{{- range $key, $value := $tracing.env }}
 - name: {{ $key }}
   value: {{ $value | toString | quote }}
 {{- end }}

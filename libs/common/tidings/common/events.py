@@ -30,6 +30,10 @@ class MessagesPostedEvent(BaseModel):
     # The request id of the post (from the gateway's X-Request-ID or made by the api), so the
     # logs of its deliveries can be joined to the request that caused them.
     request_id: str | None = None
+    # The post's W3C trace context (storage's span when tracing is on, else the gateway's
+    # traceparent passed along): deliveries continue this trace.
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 SUBSCRIPTION_CHANGED = "subscription_changed"
@@ -50,3 +54,7 @@ class SubscriptionChangedEvent(BaseModel):
     subscription_id: str
     change: SubscriptionChange
     created: float
+    # As on MessagesPostedEvent: the confirmation it leads to logs and traces as its request.
+    request_id: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None

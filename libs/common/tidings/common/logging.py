@@ -1,7 +1,9 @@
 """Logging set-up: readable text in development, one JSON object a line in production.
 
 Every record carries the request id of the request being served (``request_id_var``), which
-the api sets from ``X-OpenStack-Request-Id`` handling and the RPC layer carries through NATS.
+the api sets from ``X-OpenStack-Request-Id`` handling and the RPC layer carries through NATS,
+and JSON records the trace id of the work at hand when it belongs to a trace
+(:mod:`tidings.common.tracing`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import logging
 import sys
 import time
 
+from tidings.common import tracing
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.trace_id = tracing.current_trace_id()
         return True
 
 
@@ -40,6 +45,9 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", "-"),
             "message": record.getMessage(),
         }
+        trace_id = getattr(record, "trace_id", None)
+        if trace_id is not None:
+            entry["trace_id"] = trace_id
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -3,7 +3,9 @@
 Requests are the schema models of :mod:`tidings.common.schemas`, sent as JSON to
 ``tidings.rpc.<operation>``; every storage replica subscribes in one queue group so replicas
 share the load. A reply is an :class:`~tidings.common.schemas.RpcReply`. The request id of the
-incoming HTTP request travels in the ``Tidings-Request-Id`` header.
+incoming HTTP request travels in the ``Tidings-Request-Id`` header, its trace context in
+``traceparent``/``tracestate`` (with tracing on, a client span around the call and a server
+span around its handling in storage).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError, NoRespondersError, OutboundBufferLimitError
 from nats.errors import TimeoutError as NatsTimeoutError
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
-from tidings.common import metrics
+from tidings.common import metrics, tracing
 from tidings.common.errors import ServiceUnavailable, TidingsError
 from tidings.common.logging import request_id_var
 from tidings.common.nats_connection import NatsConnection
@@ -49,7 +52,20 @@ class StorageClient:
         if client is None:
             metrics.RPC_CALLS.labels(operation, "unavailable").inc()
             raise ServiceUnavailable("The message broker is unavailable.")
+        if tracing.enabled():
+            with tracing.span(
+                f"rpc {operation}", kind=SpanKind.CLIENT, continue_current=True
+            ) as span:
+                reply = await self._call(client, operation, request, reply_type)
+                if span is not None:
+                    span.set_attribute("messaging.system", "nats")
+                    span.set_attribute("rpc.method", operation)
+                return reply
+        return await self._call(client, operation, request, reply_type)
+
+    async def _call(self, client: NATS, operation: str, request: Schema, reply_type: type[R]) -> R:
         headers = {REQUEST_ID_HEADER: request_id_var.get()}
+        tracing.inject(headers)
         started = time.perf_counter()
         try:
             msg = await client.request(
@@ -113,8 +129,29 @@ class RpcServer:
         # Any NATS client may publish under tidings.rpc.>: only known operations become label
         # values, so a stray subject cannot grow the metric series without bound.
         label = operation if operation in OPERATIONS else "unknown"
-        request_id = (msg.headers or {}).get(REQUEST_ID_HEADER, "-")[:MAX_REQUEST_ID]
+        headers = msg.headers or {}
+        request_id = headers.get(REQUEST_ID_HEADER, "-")[:MAX_REQUEST_ID]
         token = request_id_var.set(request_id)
+        parent = tracing.from_headers(headers)
+        try:
+            if tracing.enabled():
+                with tracing.span(f"storage {label}", parent, kind=SpanKind.SERVER) as span:
+                    outcome = await self._answer(msg, operation, label)
+                    if span is not None:
+                        span.set_attribute("rpc.method", label)
+                        span.set_attribute("tidings.request_id", request_id)
+                        span.set_attribute("tidings.outcome", outcome)
+                return
+            passing = tracing.pass_on(parent)
+            try:
+                await self._answer(msg, operation, label)
+            finally:
+                tracing.stop_passing_on(passing)
+        finally:
+            request_id_var.reset(token)
+
+    async def _answer(self, msg: Msg, operation: str, label: str) -> str:
+        """Run the operation and answer ``msg``; return the outcome (a metric label)."""
         started = time.perf_counter()
         outcome = "ok"
         try:
@@ -136,7 +173,7 @@ class RpcServer:
             metrics.RPC_SERVED.labels(label, outcome).inc()
             metrics.RPC_SERVE_LATENCY.labels(label).observe(elapsed)
             log.debug("served %s: %s in %.1f ms", label, outcome, elapsed * 1000)
-            request_id_var.reset(token)
+        return outcome
 
     async def _dispatch(self, operation: str, data: bytes) -> RpcReply | Schema:
         """The handler's result, or an RpcReply carrying the error."""

@@ -43,6 +43,7 @@ from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
 from tidings.common.subscription_trusts import SubscriptionTrusts
+from tidings.common.tracing import configure_tracing, shutdown_tracing
 from tidings.common.trusts import TrustBroker
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("api", config.log_format, config.log_level)
+        configure_tracing("api")
         limiter: RateLimiter | None = app.state.rate_limiter
         exchange = (
             RateLimitExchange(limiter, config.rate_limit_sync_interval)
@@ -76,6 +78,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             if exchange is not None:
                 await exchange.stop()
             await connection.close()
+            shutdown_tracing()  # exports the spans still queued
 
     app = FastAPI(
         title="Tidings REST API (Zaqar v2)",

@@ -22,6 +22,7 @@ from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.subjects import EVENTS_PREFIX
+from tidings.common.tracing import configure_tracing, shutdown_tracing
 from tidings.notifier.channels import MailChannel, WebhookChannel
 from tidings.notifier.consumer import EventConsumer
 from tidings.notifier.dispatcher import Dispatcher
@@ -42,6 +43,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("notifier", config.log_format, config.log_level)
+        configure_tracing("notifier")
         if config.require_confirmation and not config.signed_url_secret_key:
             log.warning("require_confirmation needs TIDINGS_SIGNED_URL_SECRET_KEY; it is off")
 
@@ -108,6 +110,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             await mail.close()
             await http.close()
             await connection.close()
+            shutdown_tracing()  # exports the spans still queued
 
     app = FastAPI(title="Tidings notifier", lifespan=lifespan)
     app.include_router(common_metrics.router)

@@ -22,8 +22,10 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
+from opentelemetry.trace import SpanKind
 
 from tidings.common import schemas as s
+from tidings.common import tracing
 from tidings.common.errors import NotFound, TidingsError
 from tidings.common.events import (
     MESSAGES_POSTED,
@@ -250,7 +252,29 @@ class EventConsumer:
     async def _deliver_posted(self, event: MessagesPostedEvent) -> EventWork | None:
         # The post's request id follows its deliveries: this task's logs and storage calls,
         # and the delivery tasks and retry timers started from here, which copy the context.
+        # Its trace continues in a span for this event, the parent of every delivery's spans.
         request_id_var.set(event.request_id or "-")
+        parent = tracing.TraceHeaders.parse(event.traceparent, event.tracestate)
+        with tracing.span(f"notify {event.queue}", parent, kind=SpanKind.CONSUMER) as span:
+            work = await self._plan_deliveries(event, tracing.current())
+            deliveries = work.pending if work is not None else 0
+            if span is not None:
+                span.set_attribute("messaging.message.id", event.event_id)
+                span.set_attribute("tidings.deliveries", deliveries)
+            log.debug(
+                "event %s: %d messages posted to %s/%s, %d deliveries",
+                event.event_id,
+                len(event.messages),
+                event.project,
+                event.queue,
+                deliveries,
+            )
+        return work
+
+    async def _plan_deliveries(
+        self, event: MessagesPostedEvent, trace: tracing.TraceHeaders | None
+    ) -> EventWork | None:
+        """A job per message and confirmed subscription, submitted; None when there is none."""
         targets = await self._targets.get(event.project, event.queue)
         settings = self._settings
         subscriptions: list[s.Subscription] = []
@@ -279,6 +303,7 @@ class EventConsumer:
                     delays,
                     event.created,
                     settings.smtp_sender,
+                    trace,
                 )
                 if job is not None:
                     jobs.append(job)
@@ -290,6 +315,7 @@ class EventConsumer:
         return work
 
     async def _subscription_changed(self, event: SubscriptionChangedEvent) -> EventWork | None:
+        request_id_var.set(event.request_id or "-")
         self._targets.invalidate(event.project, event.queue)
         if not self._settings.confirmation_enabled:
             return None
@@ -315,6 +341,7 @@ class EventConsumer:
         job = self._confirmation_job(event, sub, kind)
         if job is None:
             return None
+        log.debug("event %s: %s confirmation to %s", event.event_id, kind, sub.subscriber)
         metrics.CONFIRMATIONS.labels(kind, "sent").inc()
         self._dispatcher.submit(job)
         return job.work
@@ -357,6 +384,7 @@ class EventConsumer:
             delays=delays,
             committed=event.created,
             mail=mail,
+            trace=tracing.TraceHeaders.parse(event.traceparent, event.tracestate),
         )
 
 

@@ -5,6 +5,10 @@ replica (``max_concurrent_deliveries``), in that order, so a subscriber that han
 only its own slots. Between attempts a job holds nothing: its next attempt is scheduled with
 ``loop.call_later``, never slept inside a worker. When a job ends (delivered or given up) its
 event's count goes down; the consumer acks the event at zero.
+
+Each attempt is a span under the job's trace (the post's), and its webhook request carries
+that span as ``traceparent``; its log lines carry the post's request id (the context the
+consumer set, which tasks and timers copy).
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import asyncio
 import logging
 import time
 
+from opentelemetry.trace import SpanKind, StatusCode
+
 from tidings.common import schemas as s
+from tidings.common import tracing
 from tidings.common.errors import TidingsError
 from tidings.common.rpc import StorageClient
 from tidings.notifier import metrics
@@ -55,20 +62,49 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _attempt(self, job: Job) -> None:
-        async with self._per_subscriber.hold(job.limiter_key), self._total:
-            outcome = await self._send(job)
-        job.attempts += 1
+        name = f"deliver {job.kind}"
+        with tracing.span(name, job.trace, kind=SpanKind.CLIENT) as span:
+            async with self._per_subscriber.hold(job.limiter_key), self._total:
+                outcome = await self._send(job)
+            job.attempts += 1
+            if span is not None:
+                span.set_attribute("tidings.delivery_id", job.delivery_id)
+                span.set_attribute("tidings.attempt", job.attempts)
+                span.set_attribute("tidings.outcome", outcome.result)
+                if not outcome.ok:
+                    span.set_status(StatusCode.ERROR, outcome.error[:200])
+            if self._after(job, outcome):
+                await self._give_up(job)
+
+    def _after(self, job: Job, outcome: Outcome) -> bool:
+        """Count and log an attempt; schedule the next one when it failed and may be retried.
+        True: the delivery failed for good."""
         metrics.ATTEMPTS.labels(job.kind, outcome.result).inc()
         if outcome.ok:
             metrics.DELIVERIES.labels(job.kind, "delivered").inc()
             metrics.DELIVERY_LATENCY.labels(job.kind).observe(max(0.0, time.time() - job.committed))
+            log.debug(
+                "delivered %s to %s (attempt %d)",
+                job.delivery_id,
+                job.subscription.subscriber,
+                job.attempts,
+            )
             job.work.finish_one()
-            return
+            return False
         job.last_error = outcome.error
         if outcome.retryable and job.delays:
-            self._schedule(job, job.delays.pop(0))
-            return
-        await self._give_up(job)
+            delay = job.delays.pop(0)
+            log.info(
+                "delivery %s to %s, attempt %d: %s; next attempt in %.3g s",
+                job.delivery_id,
+                job.subscription.subscriber,
+                job.attempts,
+                outcome.error,
+                delay,
+            )
+            self._schedule(job, delay)
+            return False
+        return True
 
     async def _send(self, job: Job) -> Outcome:
         if job.kind == "webhook":
@@ -80,6 +116,9 @@ class Dispatcher:
                 except TrustTokenError as exc:
                     return Outcome("error" if exc.retryable else "rejected", str(exc))
                 headers = {**headers, "X-Auth-Token": token}  # ours, whatever post_headers say
+            passed = tracing.current()  # this attempt's span: the receiver may join the trace
+            if passed is not None:
+                headers = {**headers, **passed.headers()}
             return await self._webhook.send(job.url, job.body, headers)
         assert job.mail is not None
         return await self._mail.send(

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from tidings.common import schemas as s
+from tidings.common.tracing import TraceHeaders
 from tidings.common.trusts import trust_id_of
 from tidings.notifier.channels import webhook_url
 from tidings.notifier.payload import delivery_id, render_body, webhook_headers
@@ -82,6 +83,8 @@ class Job:
     delays: list[float]  # waits before the remaining retries
     committed: float  # when storage committed the message (its clock): latency starts here
     mail: MailTarget | None = None
+    # The trace the delivery belongs to (the post's): each attempt is a span under it.
+    trace: TraceHeaders | None = None
     attempts: int = 0
     last_error: str = ""
 
@@ -110,6 +113,7 @@ def build_job(
     delays: list[float],
     committed: float,
     default_sender: str,
+    trace: TraceHeaders | None = None,
 ) -> Job | None:
     kind = subscriber_type(subscription.subscriber)
     if kind is None:
@@ -139,4 +143,5 @@ def build_job(
         delays=list(delays),
         committed=committed,
         mail=mail,
+        trace=trace,
     )

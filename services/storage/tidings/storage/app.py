@@ -21,6 +21,7 @@ from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import RpcServer
 from tidings.common.runtime import freeze_startup_heap
+from tidings.common.tracing import configure_tracing, shutdown_tracing
 from tidings.storage.depth_metrics import DepthExporter
 from tidings.storage.drivers import SqlDriver, create_driver
 from tidings.storage.handlers import build_handlers
@@ -39,6 +40,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("storage", config.log_format, config.log_level)
+        configure_tracing("storage")
         if config.message_encryption_key == "AES256":
             log.warning("TIDINGS_MESSAGE_ENCRYPTION_KEY is Zaqar's default; set a secret one")
         driver = create_driver(config)
@@ -87,7 +89,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
         await pooled.start()
         sweeper = Sweeper(driver, config.sweeper_interval, config.sweeper_batch_size)
         depth = DepthExporter(
-            driver, config.depth_metrics_interval, config.depth_metrics_max_series
+            pooled.drivers, config.depth_metrics_interval, config.depth_metrics_max_series
         )
         app.state.driver = driver
         app.state.nats = connection
@@ -114,6 +116,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
             await depth.stop()
             await pooled.close()
             await driver.close()
+            shutdown_tracing()  # exports the spans still queued
 
     app = FastAPI(title="Tidings storage", lifespan=lifespan)
     app.include_router(common_metrics.router)

@@ -7,6 +7,10 @@ exposes the latest snapshot whole: series of queues that dropped out of the top 
 vanish at once instead of lingering with a stale value, and a scrape never sees half an
 update. Series are bounded by ``TIDINGS_DEPTH_METRICS_MAX_SERIES`` per family; what was left
 out is counted in ``tidings_depth_metrics_omitted``.
+
+With pools every open database is read: the deepest queues of each (a queue lives in one
+database, so the overall deepest are among them) and every project of each, added up per
+project across databases before the deepest are kept (:func:`merge_snapshots`).
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from tidings.storage.drivers.stats_export import DepthSnapshot, StatsExportOps
+from tidings.storage.drivers.stats_export import Depth, DepthSnapshot, StatsExportOps
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +81,50 @@ COLLECTOR = DepthCollector()
 REGISTRY.register(COLLECTOR)
 
 
+def _deepest(depths: Iterable[Depth], limit: int | None) -> list[Depth]:
+    """Depths of the same queue (or project) added up, deepest first, ties by name."""
+    added: dict[tuple[str, str | None], Depth] = {}
+    for depth in depths:
+        key = (depth.project, depth.queue)
+        before = added.get(key)
+        if before is not None:
+            depth = Depth(
+                depth.project,
+                depth.queue,
+                before.messages + depth.messages,
+                max(before.oldest_age, depth.oldest_age),
+            )
+        added[key] = depth
+    ranked = sorted(added.values(), key=lambda d: (-d.messages, d.project, d.queue or ""))
+    return ranked[:limit]
+
+
+def merge_snapshots(snapshots: Sequence[DepthSnapshot], limit: int) -> DepthSnapshot:
+    """One snapshot of several databases' (each taken with ``every_project``)."""
+    queues = _deepest((d for snap in snapshots for d in snap.queues), limit)
+    every_project = _deepest((d for snap in snapshots for d in snap.projects), None)
+    queue_total = sum(len(snap.queues) + snap.omitted_queues for snap in snapshots)
+    return DepthSnapshot(
+        queues=queues,
+        projects=every_project[:limit],
+        omitted_queues=max(0, queue_total - len(queues)),
+        omitted_projects=max(0, len(every_project) - limit),
+        taken_at=min(snap.taken_at for snap in snapshots),
+    )
+
+
 class DepthExporter:
-    """Refreshes :data:`COLLECTOR` every ``interval`` seconds while the service runs."""
+    """Refreshes :data:`COLLECTOR` every ``interval`` seconds while the service runs, from
+    the databases ``drivers()`` names at the time (the default one and every open pool)."""
 
     def __init__(
         self,
-        driver: StatsExportOps,
+        drivers: Callable[[], Sequence[StatsExportOps]],
         interval: float,
         limit: int,
         collector: DepthCollector = COLLECTOR,
     ) -> None:
-        self._driver = driver
+        self._drivers = drivers
         self._interval = interval
         self._limit = limit
         self._collector = collector
@@ -105,7 +142,15 @@ class DepthExporter:
             self._task = None
 
     async def refresh(self) -> None:
-        self._collector.snapshot = await self._driver.depth_snapshot(self._limit)
+        """Read every database; if one fails the previous snapshot stays (its age shows)."""
+        drivers = self._drivers()
+        if len(drivers) == 1:
+            self._collector.snapshot = await drivers[0].depth_snapshot(self._limit)
+            return
+        snapshots = await asyncio.gather(
+            *(driver.depth_snapshot(self._limit, every_project=True) for driver in drivers)
+        )
+        self._collector.snapshot = merge_snapshots(snapshots, self._limit)
 
     async def _run(self) -> None:
         while True:

@@ -14,6 +14,11 @@ only chooses which driver serves a request.
   there are none. The placement row is permanent, so a queue stays where it was placed across
   deletes, pool weight and flavor changes. Reads of a queue never placed go to the default
   database (where an unplaced queue lives, if anywhere).
+- A dead letter queue must live where its source queue does: messages move into it inside
+  the source's database, in the claim's transaction. When queue metadata naming a
+  ``_dead_letter_queue`` is written (``queue.create``, ``queue.patch``), that queue is placed
+  with its source first (a placement row, even before any message moves); one already placed
+  elsewhere is refused (400), since messages cannot move between databases.
 - Placements are cached per replica (they never change). Replicas learn about pool changes by
   re-reading the pools table every ``refresh_interval`` seconds, at once after their own admin
   writes, and whenever a placement names a pool they do not know.
@@ -50,6 +55,7 @@ MAX_CACHED_PLACEMENTS = 100_000
 # An unreachable pool is retried at most this often by requests (each try may take seconds).
 FORCED_REFRESH_SPACING = 1.0
 FLAVOR_KEY = "_flavor"
+DEAD_LETTER_KEY = "_dead_letter_queue"
 
 
 class _OpenPool:
@@ -171,10 +177,13 @@ class PooledStorage:
                 return self.default
             found = await self.catalog.place(project, queue, await self._choose(key, flavor))
         pool = cast(str | None, found)
+        self._remember(key, pool)
+        return await self._driver_named(pool)
+
+    def _remember(self, key: tuple[str, str], pool: str | None) -> None:
         if len(self._placed) >= MAX_CACHED_PLACEMENTS:
             self._placed.clear()
         self._placed[key] = pool
-        return await self._driver_named(pool)
 
     async def _driver_named(self, pool: str | None) -> SqlDriver:
         if pool is None:
@@ -235,10 +244,33 @@ class PooledStorage:
             driver = await self.driver_for(
                 scoped.project, scoped.queue, placing=placing, flavor=flavor
             )
+            if self._registered and operation in ("queue.create", "queue.patch"):
+                dead_letter = _named_dead_letter_queue(req)
+                if dead_letter is not None and dead_letter != scoped.queue:
+                    await self._place_dead_letter_queue(scoped.project, scoped.queue, dead_letter)
             result: s.Schema = await getattr(driver, method_name)(req)
             return result
 
         return handle
+
+    async def _place_dead_letter_queue(self, project: str, source: str, name: str) -> None:
+        """Place ``name`` with ``source`` (whose driver was just chosen, so its placement is
+        cached, or it has none and lives in the default database); refuse another pool."""
+        home = self._placed.get((project, source))
+        key = (project, name)
+        found = self._placed[key] if key in self._placed else await self.catalog.placement(*key)
+        if found is UNPLACED:
+            # As in _choose: a queue already in the default database (made before pools, or
+            # by a move before this rule) stays there.
+            existing = await self.default.queue_get(s.QueueScoped(project=project, queue=name))
+            found = await self.catalog.place(project, name, None if existing.exists else home)
+        where = cast(str | None, found)
+        self._remember(key, where)
+        if where != home:
+            raise InvalidRequest(
+                f"The dead letter queue {name} is in another pool than queue {source}; "
+                "messages cannot move between pools"
+            )
 
     async def queue_list(self, req: s.Schema) -> s.Schema:
         """One page over every database: each gives its page, the first ``limit`` names win."""
@@ -360,6 +392,18 @@ class PooledStorage:
         await self.catalog.delete_flavor(cast(s.FlavorRequest, req).name)
         await self.refresh()
         return s.Empty()
+
+
+def _named_dead_letter_queue(req: s.Schema) -> str | None:
+    """The dead letter queue a queue.create or queue.patch request names, if any."""
+    value: object = None
+    if isinstance(req, s.QueueCreateRequest):
+        value = req.metadata.get(DEAD_LETTER_KEY)
+    elif isinstance(req, s.QueuePatchRequest):
+        for operation in req.operations:
+            if operation.key == DEAD_LETTER_KEY:
+                value = None if operation.op == "remove" else operation.value
+    return value if isinstance(value, str) and value else None
 
 
 def _same_database(a: str, b: str) -> bool:

@@ -25,6 +25,7 @@ from tidings.common.policy import Policy
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
 from tidings.common.subscription_trusts import SubscriptionTrusts
+from tidings.common.tracing import configure_tracing, shutdown_tracing
 from tidings.common.trusts import TrustBroker
 from tidings.websocket.auth import build_authenticator
 from tidings.websocket.dispatch import Dispatcher
@@ -45,6 +46,7 @@ def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("websocket", config.log_format, config.log_level)
+        configure_tracing("websocket")
         connection = NatsConnection(config.nats_url, "tidings-websocket")
         storage = StorageClient(connection, config.rpc_timeout)
         app.state.nats = connection
@@ -63,6 +65,7 @@ def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
             yield
         finally:
             await connection.close()
+            shutdown_tracing()  # exports the spans still queued
 
     app = FastAPI(title="Tidings WebSocket API", lifespan=lifespan)
     app.add_middleware(RawSendCapture)  # lets pushes skip the ASGI send chain (wire.py)

@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from tidings.common.errors import ServiceUnavailable
 from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent
+from tidings.common.logging import request_id_var
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.subjects import event_subject
 from tidings.websocket import metrics
@@ -123,6 +124,15 @@ class Fanout:
             return
         if interest.seen(event.event_id):
             return
+        if log.isEnabledFor(logging.DEBUG):  # pushes are batched: the event's own line has the id
+            token = request_id_var.set(event.request_id or "-")
+            log.debug(
+                "event %s: %d messages to push to %d sockets",
+                event.event_id,
+                len(event.messages),
+                len(interest.listeners),
+            )
+            request_id_var.reset(token)
         if not interest.pending:
             # At most one push per window and queue: an event right after a quiet spell goes
             # at once, the ones that follow a push wait for the window's end, together.

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tidings.common import schemas as s
+from tidings.common import tracing
 from tidings.common.errors import BadClaim, InvalidRequest, MessageClaimed, NotFound, TidingsError
 from tidings.common.events import MESSAGES_POSTED, MessagesPostedEvent, PostedMessage
 from tidings.common.logging import request_id_var
@@ -39,6 +40,10 @@ NOT_CLAIMED = "A claim was specified, but the message is not currently claimed."
 CLAIMED = "This message is claimed; it cannot be deleted without a valid claim ID."
 
 
+# A post as the group committer gets it: the request, its request id and its trace context.
+_Post = tuple[s.MessagePostRequest, str, tracing.TraceHeaders | None]
+
+
 @dataclass(frozen=True)
 class OutboxEvent:
     """An event row as the relay needs it: written in the post's transaction, keyed by id."""
@@ -49,9 +54,9 @@ class OutboxEvent:
 
 
 class MessageOps(UsageOps):
-    # Each post travels with the request id of its caller: the committing worker runs in a
-    # context of its own.
-    _post_committer: GroupCommitter[tuple[s.MessagePostRequest, str], s.MessagePostReply]
+    # Each post travels with the request id and trace context of its caller: the committing
+    # worker runs in a context of its own.
+    _post_committer: GroupCommitter[_Post, s.MessagePostReply]
     # Called after a commit that wrote outbox rows with those rows, so the relay publishes
     # them at once without reading them back.
     on_outbox_written: Callable[[list[OutboxEvent]], None] | None = None
@@ -65,18 +70,16 @@ class MessageOps(UsageOps):
         )
 
     async def message_post(self, req: s.MessagePostRequest) -> s.MessagePostReply:
-        return await self._post_committer.submit((req, request_id_var.get()))
+        return await self._post_committer.submit((req, request_id_var.get(), tracing.current()))
 
-    async def _post_batch(
-        self, posts: Sequence[tuple[s.MessagePostRequest, str]]
-    ) -> list[s.MessagePostReply | TidingsError]:
+    async def _post_batch(self, posts: Sequence[_Post]) -> list[s.MessagePostReply | TidingsError]:
         """Every post of a batch in one transaction, with a fixed number of statements.
 
         One sequence bump per queue, then one insert of all messages and one of all events,
         whatever the number of requests: the statement count, not the row count, is what
         costs here.
         """
-        requests = [req for req, _ in posts]
+        requests = [post[0] for post in posts]
         outcomes: list[s.MessagePostReply | TidingsError | None] = [None] * len(requests)
         by_queue: dict[tuple[str, str], list[int]] = {}
         for index, req in enumerate(requests):
@@ -127,7 +130,7 @@ class MessageOps(UsageOps):
         run: StatementRunner,
         project: str,
         name: str,
-        batch: list[tuple[s.MessagePostRequest, str]],
+        batch: list[_Post],
         message_rows: list[dict[str, Any]],
         usage: Usage | None = None,
     ) -> list[tuple[s.MessagePostReply | TidingsError, OutboxEvent | None]]:
@@ -135,7 +138,7 @@ class MessageOps(UsageOps):
 
         ``usage``: the project's locked usage row when a quota applies to it.
         """
-        total = sum(len(req.messages) for req, _ in batch)
+        total = sum(len(post[0].messages) for post in batch)
         # Bumping last_seq takes the queue row lock until commit, so posts to one queue commit
         # in sequence order and a reader paging by marker can never skip a later-visible one.
         bump = {"p_project": project, "p_queue": name, "p_count": total}
@@ -154,7 +157,8 @@ class MessageOps(UsageOps):
         now = self.clock()
         next_seq = int(row.last_seq) - total + 1
         results: list[tuple[s.MessagePostReply | TidingsError, OutboxEvent | None]] = []
-        for req, request_id in batch:
+        for post in batch:
+            req = post[0]
             try:
                 self._check_post_size(queue, req.content_length)
             except TidingsError as exc:
@@ -162,7 +166,7 @@ class MessageOps(UsageOps):
                 continue
             counted = usage is not None and usage.limits.counts_messages
             rows: list[dict[str, Any]] = [] if counted else message_rows
-            reply, event = self._message_rows(queue, req, request_id, next_seq, now, rows)
+            reply, event = self._message_rows(queue, post, next_seq, now, rows)
             if counted and usage is not None:  # measured before they join the batch
                 size = sum(len(row["p_body"].encode()) for row in rows)
                 refusal = await self._admit_messages(run, usage, len(rows), size)
@@ -180,12 +184,12 @@ class MessageOps(UsageOps):
     def _message_rows(
         self,
         queue: QueueInfo,
-        req: s.MessagePostRequest,
-        request_id: str,
+        post: _Post,
         first_seq: int,
         now: float,
         message_rows: list[dict[str, Any]],
     ) -> tuple[s.MessagePostReply, OutboxEvent]:
+        req, request_id, trace_context = post
         default_ttl = queue.default_ttl(self.settings)
         enable_checksum = self.settings.enable_checksum
         ids: list[str] = []
@@ -226,6 +230,8 @@ class MessageOps(UsageOps):
             created=now,
             messages=posted,
             request_id=None if request_id == "-" else request_id,
+            traceparent=trace_context.traceparent if trace_context is not None else None,
+            tracestate=trace_context.tracestate if trace_context is not None else None,
         )
         subject = event_subject(req.project, req.queue, MESSAGES_POSTED)
         return s.MessagePostReply(ids=ids), OutboxEvent(

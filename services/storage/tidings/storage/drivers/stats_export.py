@@ -36,7 +36,9 @@ class DepthSnapshot:
 
 
 class StatsExportOps(SqlBase):
-    async def depth_snapshot(self, limit: int) -> DepthSnapshot:
+    async def depth_snapshot(self, limit: int, *, every_project: bool = False) -> DepthSnapshot:
+        """The ``limit`` deepest queues and projects; with ``every_project``, all projects
+        (a project spans the databases of several pools, whose numbers are then added up)."""
         now = self.clock()
         # LEFT JOIN with the liveness test in the join: empty queues report 0, not nothing.
         live = sa.and_(messages.c.queue_id == queues.c.id, messages.c.expires > now)
@@ -55,8 +57,9 @@ class StatsExportOps(SqlBase):
             .select_from(joined)
             .group_by(queues.c.project)
             .order_by(depth.desc(), queues.c.project)
-            .limit(limit)
         )
+        if not every_project:
+            per_project = per_project.limit(limit)
         totals = sa.select(sa.func.count(queues.c.id), sa.func.count(sa.distinct(queues.c.project)))
         async with self._read("stats.depth") as conn:
             queue_rows = (await conn.execute(per_queue)).all()

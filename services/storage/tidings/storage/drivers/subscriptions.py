@@ -21,8 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.common import schemas as s
+from tidings.common import tracing
 from tidings.common.errors import Conflict, NotFound
 from tidings.common.events import SUBSCRIPTION_CHANGED, SubscriptionChange, SubscriptionChangedEvent
+from tidings.common.logging import request_id_var
 from tidings.common.subjects import event_subject
 from tidings.storage.drivers.base import is_id
 from tidings.storage.drivers.maintenance import MaintenanceOps
@@ -292,6 +294,8 @@ class SubscriptionOps(MaintenanceOps, UsageOps):
         change: SubscriptionChange,
     ) -> OutboxEvent:
         now = self.clock()
+        request_id = request_id_var.get()
+        trace_context = tracing.current()
         payload = SubscriptionChangedEvent(
             event_id=uuid.uuid4().hex,
             project=project,
@@ -299,6 +303,9 @@ class SubscriptionOps(MaintenanceOps, UsageOps):
             subscription_id=subscription_id,
             change=change,
             created=now,
+            request_id=None if request_id == "-" else request_id,
+            traceparent=trace_context.traceparent if trace_context is not None else None,
+            tracestate=trace_context.tracestate if trace_context is not None else None,
         )
         event = OutboxEvent(
             payload.event_id,
