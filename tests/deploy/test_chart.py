@@ -5,6 +5,7 @@ the shape DESIGN.md section 6 asks for checked on the rendered objects."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -326,6 +327,35 @@ def test_pool_settings(rendered: dict[str, Rendered]) -> None:
     assert service_env(rendered["gateway-api"], "storage")["TIDINGS_POOL_REFRESH_INTERVAL"] == "0"
 
 
+def test_a_policy_reaches_the_api_and_websocket_as_a_mounted_file(
+    rendered: dict[str, Rendered],
+) -> None:
+    production = rendered["production"]
+    config = production.named("ConfigMap", f"{RELEASE}-policy")
+    assert json.loads(config["data"]["policy.json"]) == {
+        "health:get": "role:admin or role:operator",
+        "queues:delete": "role:admin",
+    }
+    for service in SERVICES:
+        pod = production.named("Deployment", service_name(service))["spec"]["template"]["spec"]
+        mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        env = service_env(production, service)
+        if service in ("api", "websocket"):
+            assert env["TIDINGS_POLICY_FILE"] == "/etc/tidings/policy/policy.json"
+            assert mounts["policy"] == {
+                "name": "policy",
+                "mountPath": "/etc/tidings/policy",
+                "readOnly": True,
+            }
+            assert volumes["policy"]["configMap"]["name"] == f"{RELEASE}-policy"
+        else:
+            assert "TIDINGS_POLICY_FILE" not in env and "policy" not in volumes
+    # Without rules: Zaqar's defaults, no file.
+    assert f"{RELEASE}-policy" not in rendered["defaults"].names("ConfigMap")
+    assert "TIDINGS_POLICY_FILE" not in service_env(rendered["defaults"], "api")
+
+
 def test_tracing_settings_reach_every_service(rendered: dict[str, Rendered]) -> None:
     for service in SERVICES:
         env = service_env(rendered["production"], service)
@@ -367,6 +397,7 @@ def test_values_schema_rejects_mistakes(helm: Helm) -> None:
         "tracing.sampler=sometimes": "tracing.sampler",
         "tracing.otlpEndpoint=collector:4318": "tracing.otlpEndpoint",
         "tracing.env.TIDINGS_X=1": "tracing.env",
+        "policy.health=role:admin": "policy",  # not a rule name (resource:action)
     }
     for setting, message in cases.items():
         with pytest.raises(HelmFailed, match=re.escape(message)):

@@ -179,6 +179,10 @@ pre-install,pre-upgrade
 - name: TIDINGS_POOLING
   value: "true"
 {{- end }}
+{{- if and $root.Values.policy (has .name (list "api" "websocket")) }}
+- name: TIDINGS_POLICY_FILE
+  value: /etc/tidings/policy/policy.json
+{{- end }}
 {{- if and (eq .name "notifier") $root.Values.smtp.host }}
 {{ include "tidings.smtpEnv" $root }}
 {{- end }}
