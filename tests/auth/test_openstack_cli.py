@@ -4,9 +4,15 @@
 The CLI finds the api the way it finds any OpenStack service: through the Keystone catalog. The
 module registers a ``messaging`` service (the type the plugin asks the catalog for) with a
 public endpoint at its own api, and removes both at the end. Every call is a subprocess of the
-venv's ``openstack`` with an environment holding only our ``OS_*`` credentials, a time limit
-and ``-f json`` where the command has a formatter; what it prints is checked against the REST
-API, read back with a token of the same user.
+venv's ``openstack`` with an environment holding only our ``OS_*`` credentials and a time
+limit, with ``-f json`` where the command has a formatter; what it prints is checked against
+the REST API, read back with a token of the same user.
+
+Each ``openstack`` start costs a second or more of CPU, so a user's steps that must succeed run
+as one *session*: one ``openstack`` process reading the commands from its stdin (its
+interactive mode, as a script would pipe them; each command is dispatched exactly as on the
+command line). A command expected to fail runs alone, for its own exit status and message.
+Independent processes run side by side.
 
 The suite is the module's own (NATS, SQLite storage, api in keystone + admin mode with a
 signed-URL key, and a notifier), so that a CLI-made webhook subscription is delivered to a
@@ -19,24 +25,23 @@ Known python-zaqarclient plugin bugs, which behave the same against Zaqar (not o
 * ``subscription update`` prints empty columns: the plugin formats the dict it sent with
   ``get_item_properties``, which reads attributes, not keys.
 * There is no ``message delete`` command; messages go by claim release + purge here.
-* The CLI cannot be used in noauth mode: no auth type lets it send ``X-Project-ID``.
-
-Each ``openstack`` start costs about a second of CPU; independent calls run side by side.
+* The CLI cannot be used in noauth mode: no auth type lets it send ``X-Project-ID``
+  (``--os-auth-type none --os-endpoint URL`` reaches the api without one: 400).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -50,14 +55,53 @@ from tests.notifier.receivers import HttpReceiver
 
 OPENSTACK = Path(sys.executable).with_name("openstack")
 NOTIFIER_APP = "tidings.notifier.app:create_app"
-CALL_TIMEOUT = 60.0  # one CLI call: start-up, a token from Keystone, a few requests
+CALL_TIMEOUT = 60.0  # one process: start-up, a token from Keystone, its requests
 DELIVERY_TIMEOUT = 15.0
-
-T = TypeVar("T")
 
 
 class CliError(AssertionError):
     pass
+
+
+@dataclass(frozen=True)
+class Call:
+    """One command of a session and whether it prints one JSON document."""
+
+    args: tuple[str, ...]
+    prints_json: bool
+
+
+def show(*args: str) -> Call:
+    """A command with a formatter (ShowOne, Lister): its result as JSON."""
+    return Call((*args, "-f", "json"), True)
+
+
+def do(*args: str) -> Call:
+    """A command that prints nothing when it succeeds."""
+    return Call(args, False)
+
+
+def session_line(call: Call) -> str:
+    # cliff's interactive mode splits a line with shlex twice (once to find the command, once
+    # more for its arguments), so each argument is quoted twice.
+    for arg in call.args:
+        if "'" in arg or "\n" in arg:
+            raise ValueError(f"a session argument cannot hold a quote or a newline: {arg!r}")
+    return " ".join(shlex.quote(shlex.quote(arg)) for arg in call.args)
+
+
+def json_documents(stdout: str, count: int) -> list[Any]:
+    decoder = json.JSONDecoder()
+    documents: list[Any] = []
+    position = 0
+    for _ in range(count):
+        while position < len(stdout) and stdout[position].isspace():
+            position += 1
+        document, position = decoder.raw_decode(stdout, position)
+        documents.append(document)
+    if stdout[position:].strip():
+        raise CliError(f"unexpected output after {count} documents: {stdout[position:]!r}")
+    return documents
 
 
 @dataclass
@@ -90,35 +134,45 @@ class CliSuite:
         )
         return env
 
-    def run(self, user: str, *args: str) -> subprocess.CompletedProcess[str]:
+    def _run(self, user: str, args: tuple[str, ...], stdin: str | None = None) -> Any:
         return subprocess.run(
             [str(OPENSTACK), *args],
             env=self.env(user),
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=CALL_TIMEOUT,
             check=False,
         )
 
-    def ok(self, user: str, *args: str) -> str:
-        """The stdout of a call that must succeed."""
-        done = self.run(user, *args)
-        if done.returncode != 0:
-            raise CliError(f"openstack {' '.join(args)} ({user}): {done.returncode}\n{done.stderr}")
-        return done.stdout
+    def session(self, user: str, *calls: Call) -> list[Any]:
+        """Run ``calls`` in order in one process; each must succeed. The JSON each printed,
+        None for those that print nothing."""
+        script = "".join(session_line(call) + "\n" for call in calls)
+        done = self._run(user, (), stdin=script)
+        # The interactive mode always exits with 1; a failed command leaves its error on
+        # stderr and the next one runs.
+        if done.stderr.strip():
+            raise CliError(f"openstack session ({user}):\n{script}\n{done.stderr}")
+        documents = iter(json_documents(done.stdout, sum(call.prints_json for call in calls)))
+        return [next(documents) if call.prints_json else None for call in calls]
 
-    def json(self, user: str, *args: str) -> Any:
-        return json.loads(self.ok(user, *args, "-f", "json"))
+    def one(self, user: str, call: Call) -> Any:
+        """One command, as a command line of its own."""
+        done = self._run(user, call.args)
+        if done.returncode != 0:
+            raise CliError(f"openstack {' '.join(call.args)} ({user}):\n{done.stderr}")
+        return json.loads(done.stdout) if call.prints_json else None
 
     def fails(self, user: str, *args: str) -> str:
-        """The stderr of a call that must fail."""
-        done = self.run(user, *args)
+        """The error message of a command line that must fail."""
+        done = self._run(user, args)
         if done.returncode == 0:
             raise CliError(f"openstack {' '.join(args)} ({user}) succeeded:\n{done.stdout}")
-        return done.stderr
+        return str(done.stderr)
 
 
-def side_by_side(*calls: Callable[[], T]) -> list[T]:
+def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         futures = [pool.submit(call) for call in calls]
         return [future.result() for future in futures]
@@ -194,59 +248,63 @@ def rest_queue_names(rest: httpx.Client, token: str) -> set[str]:
     return {queue["name"] for queue in listed["queues"]}
 
 
+def rest_post(rest: httpx.Client, token: str, queue: str, *bodies: Any) -> None:
+    posted = rest.post(
+        f"/v2/queues/{queue}/messages",
+        headers=auth_headers(token),
+        json={"messages": [{"body": body, "ttl": 300} for body in bodies]},
+    )
+    assert posted.status_code == 201, posted.text
+
+
 def test_queues_paging_metadata_and_stats(
     cli: CliSuite, rest: httpx.Client, tokens: dict[str, str]
 ) -> None:
     prefix = new_name("cq")
     names = [f"{prefix}-{n}" for n in range(3)]
-    created = side_by_side(
-        *(partial(cli.json, "alice", "messaging", "queue", "create", name) for name in names)
+    metadata = {"_default_message_ttl": 120, "color": "red; > | #"}
+    *created, first, second, detailed, _, shown = cli.session(
+        "alice",
+        *(show("messaging", "queue", "create", name) for name in names),
+        # Pages in name order; the prefix as a marker skips every other test's queues.
+        show("messaging", "queue", "list", "--marker", prefix, "--limit", "2"),
+        show("messaging", "queue", "list", "--marker", names[1]),
+        show("messaging", "queue", "list", "--detailed"),
+        do("messaging", "queue", "set", "metadata", names[0], json.dumps(metadata)),
+        show("messaging", "queue", "get", "metadata", names[0]),
     )
     assert created == [{"Name": name} for name in names]
     assert set(names) <= rest_queue_names(rest, tokens["alice"])
-
-    # Pages in name order; the prefix as a marker skips every other test's queues.
-    first, second, detailed = side_by_side(
-        lambda: cli.json("alice", "messaging", "queue", "list", "--marker", prefix, "--limit", "2"),
-        lambda: cli.json("alice", "messaging", "queue", "list", "--marker", names[1]),
-        lambda: cli.json("alice", "messaging", "queue", "list", "--detailed"),
-    )
     assert first == [{"Name": names[0]}, {"Name": names[1]}]
     assert second[0] == {"Name": names[2]}
     rows = {row["Name"]: row for row in detailed}
     assert rows[names[0]]["Href"] == f"/v2/queues/{names[0]}"
     assert rows[names[0]]["Metadata_Dict"]["_default_message_ttl"] == 3600
-
-    metadata = {"_default_message_ttl": 120, "color": "red"}
-    cli.ok("alice", "messaging", "queue", "set", "metadata", names[0], json.dumps(metadata))
-    shown, refused = side_by_side(
-        lambda: cli.json("alice", "messaging", "queue", "get", "metadata", names[0]),
-        lambda: cli.fails(
-            "alice", "messaging", "queue", "set", "metadata", names[1],
-            json.dumps({"_default_message_ttl": 1}),
-        ),
-    )  # fmt: skip
     on_server = rest_get(rest, tokens["alice"], f"/v2/queues/{names[0]}")
     assert shown == {"Metadata": on_server}
-    assert on_server["_default_message_ttl"] == 120 and on_server["color"] == "red"
+    assert on_server["_default_message_ttl"] == 120 and on_server["color"] == metadata["color"]
+
+    rest_post(rest, tokens["alice"], names[0], 0, 1)
+    refused, (shown_stats,) = side_by_side(
+        lambda: cli.fails(
+            "alice", "messaging", "queue", "set", "metadata", names[0],
+            json.dumps({"_default_message_ttl": 1}),
+        ),
+        lambda: cli.session("alice", show("messaging", "queue", "stats", names[0])),
+    )  # fmt: skip
     assert "Code: 400" in refused and "_default_message_ttl" in refused
-
-    posted = rest.post(
-        f"/v2/queues/{names[0]}/messages",
-        headers=auth_headers(tokens["alice"]),
-        json={"messages": [{"body": n} for n in range(2)]},
+    messages = shown_stats["Stats"]["messages"]
+    assert {key: messages[key] for key in ("claimed", "free", "total")} == {
+        "claimed": 0,
+        "free": 2,
+        "total": 2,
+    }
+    assert messages["oldest"]["href"].startswith(f"/v2/queues/{names[0]}/messages/")
+    *_, remaining = cli.session(
+        "alice",
+        *(do("messaging", "queue", "delete", name) for name in names),
+        show("messaging", "queue", "list"),
     )
-    assert posted.status_code == 201, posted.text
-    shown_stats = cli.json("alice", "messaging", "queue", "stats", names[0])["Stats"]["messages"]
-    stats = rest_get(rest, tokens["alice"], f"/v2/queues/{names[0]}/stats")["messages"]
-    for end in ("oldest", "newest"):  # ages move on between the two reads
-        assert shown_stats.pop(end)["href"] == stats.pop(end)["href"]
-    assert shown_stats == stats == {"claimed": 0, "free": 2, "total": 2}
-
-    side_by_side(
-        *(partial(cli.ok, "alice", "messaging", "queue", "delete", name) for name in names)
-    )
-    remaining = cli.json("alice", "messaging", "queue", "list")
     assert not set(names) & {row["Name"] for row in remaining}
     assert not set(names) & rest_queue_names(rest, tokens["alice"])
 
@@ -255,40 +313,40 @@ def test_messages_and_claims(cli: CliSuite, rest: httpx.Client, tokens: dict[str
     queue = new_name("cm")
     bodies = [{"n": 1}, {"n": 2}, "three"]
     messages = [{"body": body, "ttl": 300} for body in bodies]
-    cli.ok("alice", "messaging", "message", "post", queue, json.dumps(messages))
-    echoed, not_echoed = side_by_side(
-        lambda: cli.json("alice", "messaging", "message", "list", queue, "--echo"),
-        lambda: cli.json("alice", "messaging", "message", "list", queue),
+    _, echoed, not_echoed, claimed = cli.session(
+        "alice",
+        do("messaging", "message", "post", queue, json.dumps(messages)),
+        show("messaging", "message", "list", queue, "--echo"),
+        show("messaging", "message", "list", queue),
+        show(
+            "messaging", "claim", "create", queue, "--ttl", "120", "--grace", "60", "--limit", "2"
+        ),
     )
     assert [row["Body"] for row in echoed] == bodies
     assert not_echoed == []  # the same client id posted them
-    on_server = rest_get(rest, tokens["alice"], f"/v2/queues/{queue}/messages", echo="true")
-    assert [row["ID"] for row in echoed] == [m["id"] for m in on_server["messages"]]
-    ids = [row["ID"] for row in echoed]
-
-    picked, claimed = side_by_side(
-        lambda: cli.json(
-            "alice", "messaging", "message", "list", queue, "--message-ids", f"{ids[0]},{ids[2]}"
-        ),
-        lambda: cli.json(
-            "alice", "messaging", "claim", "create", queue,
-            "--ttl", "120", "--grace", "60", "--limit", "2",
-        ),
-    )  # fmt: skip
-    assert [row["Body"] for row in picked] == [bodies[0], bodies[2]]
+    on_server = rest_get(
+        rest,
+        tokens["alice"],
+        f"/v2/queues/{queue}/messages",
+        echo="true",
+        include_claimed="true",
+    )
+    ids = [m["id"] for m in on_server["messages"]]
+    assert [row["ID"] for row in echoed] == ids
     assert [row["Message_ID"] for row in claimed] == ids[:2]
+    assert [row["Messages"] for row in claimed] == bodies[:2]
     claim_id = claimed[0]["Claim_ID"]
     assert {row["Claim_ID"] for row in claimed} == {claim_id}
 
+    picked, queried, renewed, with_claimed = cli.session(
+        "alice",
+        show("messaging", "message", "list", queue, "--message-ids", f"{ids[0]},{ids[2]}"),
+        show("messaging", "claim", "query", queue, claim_id),
+        show("messaging", "claim", "renew", queue, claim_id, "--ttl", "200", "--grace", "30"),
+        show("messaging", "message", "list", queue, "--echo", "--include-claimed"),
+    )
+    assert [row["Body"] for row in picked] == [bodies[0], bodies[2]]
     # Message_ID of query/renew is empty: a plugin bug (see the module's docstring).
-    queried, renewed, with_claimed = side_by_side(
-        lambda: cli.json("alice", "messaging", "claim", "query", queue, claim_id),
-        lambda: cli.json(
-            "alice", "messaging", "claim", "renew", queue, claim_id, "--ttl", "200", "--grace", "30"
-        ),
-        lambda: cli.json("alice", "messaging", "message", "list", queue, "--echo",
-                         "--include-claimed"),
-    )  # fmt: skip
     assert [row["Message"] for row in queried] == bodies[:2]
     assert [row["Message"] for row in renewed] == bodies[:2]
     claim = rest_get(rest, tokens["alice"], f"/v2/queues/{queue}/claims/{claim_id}")
@@ -297,18 +355,26 @@ def test_messages_and_claims(cli: CliSuite, rest: httpx.Client, tokens: dict[str
     stats = rest_get(rest, tokens["alice"], f"/v2/queues/{queue}/stats")["messages"]
     assert (stats["claimed"], stats["free"]) == (2, 1)
 
-    cli.ok("alice", "messaging", "claim", "release", queue, claim_id)
-    gone, stats_after_release = side_by_side(
+    _, released = cli.session(
+        "alice",
+        do("messaging", "claim", "release", queue, claim_id),
+        show("messaging", "queue", "stats", queue),
+    )
+    assert (released["Stats"]["messages"]["claimed"], released["Stats"]["messages"]["free"]) == (
+        0,
+        3,
+    )
+    gone, (_, listed) = side_by_side(
         lambda: cli.fails("alice", "messaging", "claim", "query", queue, claim_id),
-        lambda: cli.json("alice", "messaging", "queue", "stats", queue),
+        lambda: cli.session(
+            "alice",
+            do("messaging", "queue", "purge", queue, "--resource_types", "messages"),
+            show("messaging", "message", "list", queue, "--echo"),
+        ),
     )
     assert "Code: 404" in gone
-    assert stats_after_release["Stats"]["messages"]["claimed"] == 0
-    assert stats_after_release["Stats"]["messages"]["free"] == 3
-
-    cli.ok("alice", "messaging", "queue", "purge", queue, "--resource_types", "messages")
+    assert listed == []
     assert rest_get(rest, tokens["alice"], f"/v2/queues/{queue}/stats")["messages"]["total"] == 0
-    assert cli.json("alice", "messaging", "message", "list", queue, "--echo") == []
 
 
 def test_subscriptions_and_a_delivery(
@@ -316,54 +382,58 @@ def test_subscriptions_and_a_delivery(
 ) -> None:
     queue = new_name("cs")
     hook = f"{receiver.url}/hook"
-    created = cli.json(
-        "alice", "messaging", "subscription", "create", queue, hook, "3600",
-        "--options", json.dumps({"color": "blue"}),
+    created = cli.one(
+        "alice",
+        show(
+            "messaging", "subscription", "create", queue, hook, "3600",
+            "--options", json.dumps({"color": "blue"}),
+        ),
     )  # fmt: skip
     sid = created["ID"]
     assert created == {"ID": sid, "Subscriber": hook, "TTL": 3600, "Options": {"color": "blue"}}
 
     # The subscription the CLI made is a working one: a post reaches the receiver.
-    posted = rest.post(
-        f"/v2/queues/{queue}/messages",
-        headers=auth_headers(tokens["alice"]),
-        json={"messages": [{"body": {"event": "cli"}, "ttl": 300}]},
-    )
-    assert posted.status_code == 201, posted.text
+    rest_post(rest, tokens["alice"], queue, {"event": "cli"})
+    delivered = receiver.wait_for(lambda got: len(got) >= 1, DELIVERY_TIMEOUT)
+    assert json.loads(delivered[0].body)["body"] == {"event": "cli"}
+    assert delivered[0].path == "/hook"
 
-    listed, shown = side_by_side(
-        lambda: cli.json("alice", "messaging", "subscription", "list", queue),
-        lambda: cli.json("alice", "messaging", "subscription", "show", queue, sid),
-    )
-    on_server = rest_get(rest, tokens["alice"], f"/v2/queues/{queue}/subscriptions/{sid}")
+    moved = f"{receiver.url}/moved"
+    listed, shown, _, updated, _ = cli.session(
+        "alice",
+        show("messaging", "subscription", "list", queue),
+        show("messaging", "subscription", "show", queue, sid),
+        # `update --ttl` sends {"subscriber": null, ...}: null is "not given" (as in Zaqar).
+        show(
+            "messaging", "subscription", "update", queue, sid,
+            "--ttl", "7200", "--options", json.dumps({"color": "green"}),
+        ),
+        show("messaging", "subscription", "show", queue, sid),
+        show("messaging", "subscription", "update", queue, sid, "--subscriber", moved),
+    )  # fmt: skip
     expected = {
         "ID": sid,
         "Subscriber": hook,
         "TTL": 3600,
-        "Age": shown["Age"],
-        "Confirmed": on_server["confirmed"],
-        "Options": on_server["options"],
+        "Confirmed": False,
+        "Options": {"color": "blue"},
     }
-    assert shown == expected
-    assert listed == [{**expected, "Age": listed[0]["Age"]}]
-    delivered = receiver.wait_for(lambda got: len(got) >= 1, DELIVERY_TIMEOUT)
-    assert json.loads(delivered[0].body)["body"] == {"event": "cli"}
-
-    # `update --ttl` sends {"subscriber": null, ...}: null is "not given" (as in Zaqar).
-    cli.ok(
-        "alice", "messaging", "subscription", "update", queue, sid,
-        "--ttl", "7200", "--options", json.dumps({"color": "green"}),
-    )  # fmt: skip
-    after = cli.json("alice", "messaging", "subscription", "show", queue, sid)
-    assert (after["Subscriber"], after["TTL"], after["Options"]) == (hook, 7200, {"color": "green"})
-    moved = f"{receiver.url}/moved"
-    cli.ok("alice", "messaging", "subscription", "update", queue, sid, "--subscriber", moved)
+    assert {**shown, "Age": None} == {**expected, "Age": None}
+    assert [{**row, "Age": None} for row in listed] == [{**expected, "Age": None}]
+    assert (updated["Subscriber"], updated["TTL"], updated["Options"]) == (
+        hook,
+        7200,
+        {"color": "green"},
+    )
     on_server = rest_get(rest, tokens["alice"], f"/v2/queues/{queue}/subscriptions/{sid}")
-    # Without --options the plugin sends {} and options are replaced wholesale, as in Zaqar.
+    # Without --options the plugin sends {}: options are replaced wholesale, as in Zaqar.
     assert (on_server["subscriber"], on_server["ttl"], on_server["options"]) == (moved, 7200, {})
-
-    cli.ok("alice", "messaging", "subscription", "delete", queue, sid)
-    assert cli.json("alice", "messaging", "subscription", "list", queue) == []
+    _, after = cli.session(
+        "alice",
+        do("messaging", "subscription", "delete", queue, sid),
+        show("messaging", "subscription", "list", queue),
+    )
+    assert after == []
     listed_on_server = rest_get(rest, tokens["alice"], f"/v2/queues/{queue}/subscriptions")
     assert listed_on_server["subscriptions"] == []
 
@@ -372,18 +442,22 @@ def test_signed_url_ping_and_health(
     cli: CliSuite, rest: httpx.Client, tokens: dict[str, str]
 ) -> None:
     queue = new_name("cu")
-    signed, ping, refused, health = side_by_side(
-        lambda: cli.json(
-            "alice", "messaging", "queue", "signed", "url", queue,
-            "--paths", "messages", "--methods", "GET,POST", "--ttl-seconds", "600",
+    (ping, signed), refused, health = side_by_side(
+        lambda: cli.session(
+            "alice",
+            show("messaging", "ping"),
+            show(
+                "messaging", "queue", "signed", "url", queue,
+                "--paths", "messages", "--methods", "GET,POST", "--ttl-seconds", "600",
+            ),
         ),
-        lambda: cli.json("alice", "messaging", "ping"),
         lambda: cli.fails("alice", "messaging", "health"),  # admin only
-        lambda: cli.ok("admin", "messaging", "health"),  # prints JSON itself (no -f)
+        # health prints its JSON itself (it has no formatter)
+        lambda: cli.one("admin", Call(("messaging", "health"), prints_json=True)),
     )  # fmt: skip
     assert ping == {"Pingable": True}
     assert "Code: 403" in refused
-    assert json.loads(health)["storage_reachable"] is True
+    assert health["storage_reachable"] is True
     assert signed["Paths"] == f"/v2/queues/{queue}/messages"
     assert signed["Methods"] == "GET,POST"
     assert signed["Project ID"] == cli.keystone.project_ids["alice"]
@@ -409,17 +483,22 @@ def test_bob_sees_none_of_alices_queues(
     cli: CliSuite, rest: httpx.Client, tokens: dict[str, str]
 ) -> None:
     queue = new_name("ci")
-    cli.ok("alice", "messaging", "message", "post", queue, json.dumps([{"body": "a", "ttl": 300}]))
-    claim = cli.json("alice", "messaging", "claim", "create", queue, "--limit", "1")
-    claim_id = claim[0]["Claim_ID"]
-    bob_queues, bob_messages, bob_stats, bob_claim, _ = side_by_side(
-        lambda: cli.json("bob", "messaging", "queue", "list"),
-        lambda: cli.json("bob", "messaging", "message", "list", queue, "--echo",
-                         "--include-claimed"),
-        lambda: cli.json("bob", "messaging", "queue", "stats", queue),
+    _, claimed = cli.session(
+        "alice",
+        do("messaging", "message", "post", queue, json.dumps([{"body": "a", "ttl": 300}])),
+        show("messaging", "claim", "create", queue, "--limit", "1"),
+    )
+    claim_id = claimed[0]["Claim_ID"]
+    (bob_queues, bob_messages, bob_stats, _), bob_claim = side_by_side(
+        lambda: cli.session(
+            "bob",
+            show("messaging", "queue", "list"),
+            show("messaging", "message", "list", queue, "--echo", "--include-claimed"),
+            show("messaging", "queue", "stats", queue),
+            do("messaging", "queue", "delete", queue),  # his own: nothing there
+        ),
         lambda: cli.fails("bob", "messaging", "claim", "query", queue, claim_id),
-        lambda: cli.ok("bob", "messaging", "queue", "delete", queue),  # his own, lazily empty
-    )  # fmt: skip
+    )
     assert queue not in {row["Name"] for row in bob_queues}
     assert bob_messages == []
     assert bob_stats["Stats"]["messages"]["total"] == 0
@@ -428,5 +507,10 @@ def test_bob_sees_none_of_alices_queues(
     assert queue in rest_queue_names(rest, tokens["alice"])
     stats = rest_get(rest, tokens["alice"], f"/v2/queues/{queue}/stats")["messages"]
     assert (stats["total"], stats["claimed"]) == (1, 1)
-    cli.ok("alice", "messaging", "queue", "delete", queue)
+    _, alice_queues = cli.session(
+        "alice",
+        do("messaging", "queue", "delete", queue),
+        show("messaging", "queue", "list"),
+    )
+    assert queue not in {row["Name"] for row in alice_queues}
     assert queue not in rest_queue_names(rest, tokens["alice"])
