@@ -205,7 +205,7 @@ def test_update_treats_null_fields_as_not_given(client: httpx.Client) -> None:
     queue = queue_name()
     sid = created_id(subscribe(client, queue, subscriber=HOOK, ttl=600, options={"a": 1}))
     path = f"/v2/queues/{queue}/subscriptions/{sid}"
-    body = {"subscriber": None, "ttl": 7200, "options": {"b": 2}}
+    body: dict[str, object] = {"subscriber": None, "ttl": 7200, "options": {"b": 2}}
     assert client.patch(path, json=body).status_code == 204
     item = client.get(path).json()
     assert (item["subscriber"], item["ttl"], item["options"]) == (HOOK, 7200, {"b": 2})

@@ -76,7 +76,7 @@ def parse_subscription_update(
         raise InvalidRequest("No subscription to create.")
     if not isinstance(document, dict):
         raise InvalidRequest("Subscriptions must be a dict.")
-    given = {key: value for key, value in document.items() if value is not None}
+    given: dict[str, JsonValue] = {k: v for k, v in document.items() if v is not None}
     fields = _check_fields(given, settings)
     if fields == SubscriptionFields():
         raise InvalidRequest(
