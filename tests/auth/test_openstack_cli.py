@@ -16,7 +16,9 @@ Independent processes run side by side.
 
 The suite is the module's own (NATS, SQLite storage, api in keystone + admin mode with a
 signed-URL key, and a notifier), so that a CLI-made webhook subscription is delivered to a
-loopback receiver and no other test's events reach that notifier.
+loopback receiver and no other test's events reach that notifier. The pool and flavor commands
+run against a second suite, on PostgreSQL with pooling, whose endpoint is in a region of its
+own (``OS_REGION_NAME`` picks the suite).
 
 Known python-zaqarclient plugin bugs, which behave the same against Zaqar (not ours):
 
@@ -50,6 +52,7 @@ from tests.auth.conftest import CLIENT_ID, SECRET_KEY, auth_headers
 from tests.auth.test_signed_url_rest import signed_headers
 from tests.fixtures.keystone import DOMAIN, USERS, KeystoneServer
 from tests.fixtures.nats import start_nats
+from tests.fixtures.postgres import PostgresServer
 from tests.fixtures.suite import Suite
 from tests.notifier.receivers import HttpReceiver
 
@@ -57,6 +60,7 @@ OPENSTACK = Path(sys.executable).with_name("openstack")
 NOTIFIER_APP = "tidings.notifier.app:create_app"
 CALL_TIMEOUT = 60.0  # one process: start-up, a token from Keystone, its requests
 DELIVERY_TIMEOUT = 15.0
+POOLS_REGION = "RegionPools"
 
 
 class CliError(AssertionError):
@@ -109,6 +113,7 @@ class CliSuite:
     keystone: KeystoneServer
     suite: Suite
     home: Path
+    region: str = "RegionOne"
 
     @property
     def api_url(self) -> str:
@@ -129,6 +134,7 @@ class CliSuite:
             OS_USER_DOMAIN_NAME=DOMAIN,
             OS_PROJECT_DOMAIN_NAME=DOMAIN,
             OS_INTERFACE="public",
+            OS_REGION_NAME=self.region,  # the catalog's messaging endpoint of this suite
             OS_QUEUES_API_VERSION="2",
             OS_MESSAGE_CLIENT_ID=CLIENT_ID,  # message post/list refuse to run without one
         )
@@ -178,15 +184,15 @@ def side_by_side(*calls: Callable[[], Any]) -> list[Any]:
         return [future.result() for future in futures]
 
 
-def register_messaging_endpoint(keystone: KeystoneServer, url: str) -> Callable[[], None]:
+def register_messaging_endpoint(
+    keystone: KeystoneServer, url: str, region: str = "RegionOne"
+) -> Callable[[], None]:
     """A ``messaging`` service with a public endpoint at ``url``; returns its removal."""
     admin = keystone.client("admin")
     service = admin.services.create(
         name=f"tidings-cli-{uuid.uuid4().hex[:6]}", type="messaging", description="Tidings"
     )
-    endpoint = admin.endpoints.create(
-        service=service, url=url, interface="public", region="RegionOne"
-    )
+    endpoint = admin.endpoints.create(service=service, url=url, interface="public", region=region)
 
     def remove() -> None:
         admin.endpoints.delete(endpoint)
@@ -211,6 +217,34 @@ def cli(keystone: KeystoneServer, tmp_path_factory: pytest.TempPathFactory) -> I
         remove = register_messaging_endpoint(keystone, suite.api_url)
         try:
             yield CliSuite(keystone, suite, home)
+        finally:
+            remove()
+    finally:
+        suite.stop()
+        nats.stop()
+
+
+@pytest.fixture
+def pooled_cli(
+    keystone: KeystoneServer,
+    postgres_server: PostgresServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[CliSuite]:
+    """A second suite, on PostgreSQL with pooling (pools are other databases of the same
+    server), in keystone + admin mode; its catalog endpoint is in a region of its own."""
+    root = tmp_path_factory.mktemp("cli-pooled")
+    nats = start_nats(root / "nats")
+    settings = keystone.service_settings(TIDINGS_ADMIN_MODE="true", TIDINGS_POOLING="true")
+    suite = Suite(
+        root, nats.url, database_url=postgres_server.create_database("catalog"), env=settings
+    )
+    home = root / "home"
+    home.mkdir()
+    try:
+        suite.start()
+        remove = register_messaging_endpoint(keystone, suite.api_url, POOLS_REGION)
+        try:
+            yield CliSuite(keystone, suite, home, POOLS_REGION)
         finally:
             remove()
     finally:
@@ -514,3 +548,61 @@ def test_bob_sees_none_of_alices_queues(
     )
     assert queue not in {row["Name"] for row in alice_queues}
     assert queue not in rest_queue_names(rest, tokens["alice"])
+
+
+def test_pools_and_flavors_as_admin(
+    pooled_cli: CliSuite, postgres_server: PostgresServer, tokens: dict[str, str]
+) -> None:
+    first, second = (postgres_server.create_database("pool") for _ in range(2))
+    refused, results = side_by_side(
+        lambda: pooled_cli.fails("alice", "messaging", "pool", "list"),  # admin only
+        lambda: pooled_cli.session(
+            "admin",
+            show("messaging", "pool", "create", "one", first, "10", "--pool_options", '{"a": 1}'),
+            show("messaging", "pool", "create", "two", second, "0"),
+            show("messaging", "pool", "list"),
+            show("messaging", "pool", "list", "--detailed", "--limit", "1"),
+            show("messaging", "pool", "show", "one"),
+            show("messaging", "pool", "update", "two", "--pool_weight", "5"),
+            show("messaging", "flavor", "create", "gold", "--pool_list", "one"),
+            show("messaging", "flavor", "update", "gold", "--pool_list", "one,two"),
+            show("messaging", "flavor", "list", "--detailed"),
+        ),
+    )
+    assert "Code: 403" in refused
+    one, two, listed, page, shown, updated, gold, regold, flavors = results
+    assert one == {"Name": "one", "Weight": 10, "URI": first, "Flavor": None, "Options": {"a": 1}}
+    assert two == {"Name": "two", "Weight": 0, "URI": second, "Flavor": None, "Options": {}}
+    assert listed == [
+        {key: row[key] for key in ("Name", "Weight", "URI", "Flavor")} for row in (one, two)
+    ]
+    assert page == [one]
+    # `pool show` reads the pool without ?detailed, so Zaqar and we leave its options out.
+    assert shown == {**one, "Options": ""}
+    assert updated["Weight"] == 5
+    assert gold == {"Name": "gold", "Pool list": ["one"], "Capabilities": {}}
+    assert regold["Pool_list"] == ["one", "two"]
+    assert [(row["Name"], row["Pool list"]) for row in flavors] == [("gold", ["one", "two"])]
+
+    admin = auth_headers(tokens["admin"])
+    with httpx.Client(base_url=pooled_cli.api_url, headers=admin, timeout=10) as http:
+        pools = http.get("/v2/pools", params={"detailed": "true"}).json()["pools"]
+        assert [(p["name"], p["weight"], p["uri"], p["options"]) for p in pools] == [
+            ("one", 10, first, {"a": 1}),
+            ("two", 5, second, {}),
+        ]
+        flavor = http.get("/v2/flavors/gold").json()
+        assert (flavor["pool_list"], flavor["capabilities"]) == (
+            ["one", "two"],
+            regold["Capabilities"],
+        )
+
+        *_, remaining = pooled_cli.session(
+            "admin",
+            do("messaging", "flavor", "delete", "gold"),
+            do("messaging", "pool", "delete", "two"),
+            show("messaging", "pool", "list"),
+        )
+        assert remaining == [{**listed[0], "Flavor": None}]
+        assert [p["name"] for p in http.get("/v2/pools").json()["pools"]] == ["one"]
+        assert http.get("/v2/flavors/gold").status_code == 404
