@@ -199,6 +199,24 @@ def test_update_validation_conflict_and_not_found(client: httpx.Client) -> None:
         assert_error(client.get(missing), 404, "Not found")
 
 
+def test_update_treats_null_fields_as_not_given(client: httpx.Client) -> None:
+    # What `openstack messaging subscription update q id --ttl 7200 --options ...` sends:
+    # Zaqar skips falsy fields in validation and drops None ones in storage.
+    queue = queue_name()
+    sid = created_id(subscribe(client, queue, subscriber=HOOK, ttl=600, options={"a": 1}))
+    path = f"/v2/queues/{queue}/subscriptions/{sid}"
+    body: dict[str, object] = {"subscriber": None, "ttl": 7200, "options": {"b": 2}}
+    assert client.patch(path, json=body).status_code == 204
+    item = client.get(path).json()
+    assert (item["subscriber"], item["ttl"], item["options"]) == (HOOK, 7200, {"b": 2})
+    body = {"subscriber": f"{HOOK}/moved", "ttl": None, "options": None}
+    assert client.patch(path, json=body).status_code == 204
+    item = client.get(path).json()
+    assert (item["subscriber"], item["ttl"], item["options"]) == (f"{HOOK}/moved", 7200, {"b": 2})
+    nothing = {"subscriber": None, "ttl": None, "options": None}
+    assert_error(client.patch(path, json=nothing), 400, "Unable to update subscription")
+
+
 def test_confirm_validation_and_not_found(client: httpx.Client) -> None:
     queue = queue_name()
     sid = created_id(subscribe(client, queue, subscriber=HOOK))

@@ -67,12 +67,17 @@ def parse_subscription_create(
 def parse_subscription_update(
     document: JsonValue | None, settings: CommonSettings
 ) -> SubscriptionFields:
-    """A PATCH body: at least one of subscriber, ttl, options (spec 2.9.4)."""
+    """A PATCH body: at least one of subscriber, ttl, options (spec 2.9.4).
+
+    A field set to null is one not given, as in Zaqar (its validation skips falsy fields and
+    its storage drops None ones): ``openstack messaging subscription update --ttl 120`` sends
+    ``{"subscriber": null, "ttl": 120, "options": {}}``."""
     if not document:
         raise InvalidRequest("No subscription to create.")
     if not isinstance(document, dict):
         raise InvalidRequest("Subscriptions must be a dict.")
-    fields = _check_fields(document, settings)
+    given: dict[str, JsonValue] = {k: v for k, v in document.items() if v is not None}
+    fields = _check_fields(given, settings)
     if fields == SubscriptionFields():
         raise InvalidRequest(
             f"None of {', '.join(UPDATABLE)} was given.", title="Unable to update subscription"
