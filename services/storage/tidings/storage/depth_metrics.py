@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
@@ -113,6 +114,10 @@ def merge_snapshots(snapshots: Sequence[DepthSnapshot], limit: int) -> DepthSnap
     )
 
 
+# A refresh that took t seconds is followed by at least REFRESH_COST_FACTOR * t of rest.
+REFRESH_COST_FACTOR = 20
+
+
 class DepthExporter:
     """Refreshes :data:`COLLECTOR` every ``interval`` seconds while the service runs, from
     the databases ``drivers()`` names at the time (the default one and every open pool)."""
@@ -154,8 +159,12 @@ class DepthExporter:
 
     async def _run(self) -> None:
         while True:
+            started = time.monotonic()
             try:
                 await self.refresh()
             except Exception:  # a database outage: keep the last snapshot (its timestamp ages)
                 log.warning("depth metrics not refreshed", exc_info=True)
-            await asyncio.sleep(self._interval)
+            # The snapshot scans every live message: on a big database it is kept to a small
+            # share of the time (and of the database's CPU), however short the interval.
+            took = time.monotonic() - started
+            await asyncio.sleep(max(self._interval, took * REFRESH_COST_FACTOR))
