@@ -55,6 +55,7 @@ SUBSCRIPTION_BODY: dict[str, Any] = {
         "options": {"type": "object"},
     },
 }
+SUBSCRIPTION_CREATE_BODY: dict[str, Any] = {**SUBSCRIPTION_BODY, "required": ["subscriber"]}
 FAILED_DELIVERY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -125,7 +126,7 @@ async def list_subscriptions(
 
 @router.post(
     COLLECTION,
-    **doc.operation({201: {"type": "object"}}, errors=(409,), body=SUBSCRIPTION_BODY),
+    **doc.operation({201: {"type": "object"}}, errors=(409,), body=SUBSCRIPTION_CREATE_BODY),
     summary="Create a subscription",
 )
 async def create(request: Request, target: TargetDep) -> Response:
@@ -203,7 +204,11 @@ async def delete(target: TargetDep, subscription_id: str) -> Response:
     **doc.operation(
         {204: None},
         errors=(404,),
-        body={"type": "object", "properties": {"confirmed": {"type": "boolean"}}},
+        body={
+            "type": "object",
+            "properties": {"confirmed": {"type": "boolean"}},
+            "required": ["confirmed"],
+        },
         body_required=True,
     ),
     summary="Confirm (or unsubscribe) a subscription",
