@@ -60,6 +60,8 @@ from schemathesis.core.result import Ok
 from tests.api.conftest import CLIENT_ID, new_project
 from tidings.common.validation import PATCH_CONTENT_TYPE
 
+pytestmark = pytest.mark.slow
+
 DEFAULT_MAX_EXAMPLES = 30
 REQUEST_TIMEOUT = 10.0
 SEEDED_NAME = "fuzz-seeded"

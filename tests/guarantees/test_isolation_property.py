@@ -45,6 +45,8 @@ from tests.api.conftest import CLIENT_ID
 from tests.fixtures.suite import Suite
 from tidings.common.validation import PATCH_CONTENT_TYPE
 
+pytestmark = pytest.mark.slow
+
 PROJECTS = ("a", "b")
 QUEUE_NAMES = ("alpha", "beta", "gamma")
 SUBSCRIBERS = ("http://127.0.0.1:9/one", "http://127.0.0.1:9/two")
