@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -42,7 +43,8 @@ from hypothesis.stateful import (
 )
 
 from tests.api.conftest import CLIENT_ID
-from tests.fixtures.suite import Suite
+from tests.fixtures.keystone import KeystoneServer
+from tests.fixtures.suite import API_APP, Suite
 from tidings.common.validation import PATCH_CONTENT_TYPE
 
 pytestmark = pytest.mark.slow
@@ -116,25 +118,32 @@ class ProjectModel:
         return self.subscriptions.setdefault(name, {})
 
 
-def messages_path(queue: str) -> str:
-    return f"/v2/queues/{queue}/messages"
-
-
 def assert_not_found(response: httpx.Response) -> None:
     assert response.status_code == 404, (response.request.url, response.text)
 
 
+@dataclass(frozen=True)
+class Tenancy:
+    """How the two projects authenticate, and whether their queue names need a prefix of
+    their own (with fixed Keystone projects, each sequence must start from empty queues)."""
+
+    api_url: str
+    headers: Callable[[str, str], dict[str, str]]  # (project label, run id) -> headers
+    prefixed: bool
+
+
 class IsolationMachine(RuleBasedStateMachine):
-    api_url: ClassVar[str] = ""
+    tenancy: ClassVar[Tenancy]
     steps_run: ClassVar[int] = 0
 
     def __init__(self) -> None:
         super().__init__()
         run = uuid.uuid4().hex[:10]
+        self.prefix = f"{run}-" if self.tenancy.prefixed else ""
         self.http = {
             label: httpx.Client(
-                base_url=self.api_url,
-                headers={"X-Project-ID": f"iso-{run}-{label}", "Client-ID": CLIENT_ID},
+                base_url=self.tenancy.api_url,
+                headers=self.tenancy.headers(label, run),
                 timeout=10.0,
             )
             for label in PROJECTS
@@ -145,6 +154,13 @@ class IsolationMachine(RuleBasedStateMachine):
         self.subscriptions: list[Ref] = []
         self.markers: list[Ref] = []
         self.counter = 0
+
+    def path(self, name: str, suffix: str = "") -> str:
+        return f"/v2/queues/{self.prefix}{name}{suffix}"
+
+    def queue_filter(self) -> dict[str, str]:
+        """Lists only this sequence's queues (``name`` matches a part of the name)."""
+        return {"name": self.prefix} if self.prefix else {}
 
     def teardown(self) -> None:
         for http in self.http.values():
@@ -168,7 +184,7 @@ class IsolationMachine(RuleBasedStateMachine):
     @rule(p=projects, name=names, tag=st.integers(0, 9))
     def create_queue(self, p: str, name: str, tag: int) -> None:
         model = self.models[p]
-        response = self.http[p].put(f"/v2/queues/{name}", json={"owner": p, "tag": tag})
+        response = self.http[p].put(self.path(name), json={"owner": p, "tag": tag})
         if name in model.queues:  # an existing queue keeps its metadata (spec 2.5.2)
             assert response.status_code == 204, response.text
         else:
@@ -180,7 +196,7 @@ class IsolationMachine(RuleBasedStateMachine):
         self.counter += 1
         value = f"{p}-{self.counter}"
         response = self.http[p].patch(
-            f"/v2/queues/{name}",
+            self.path(name),
             json=[{"op": "add", "path": f"/metadata/{key}", "value": value}],
             headers={"Content-Type": PATCH_CONTENT_TYPE},
         )
@@ -202,12 +218,12 @@ class IsolationMachine(RuleBasedStateMachine):
             self.purge(p, name, how)
 
     def delete_queue(self, p: str, name: str) -> None:
-        assert self.http[p].delete(f"/v2/queues/{name}").status_code == 204
+        assert self.http[p].delete(self.path(name)).status_code == 204
         self.models[p].queues.pop(name, None)
 
     def purge(self, p: str, name: str, kinds: list[str] | None) -> None:
         body = None if kinds is None else {"resource_types": kinds}
-        response = self.http[p].post(f"/v2/queues/{name}/purge", json=body)
+        response = self.http[p].post(self.path(name, "/purge"), json=body)
         assert response.status_code == 204, response.text
         model = self.models[p]
         queue = model.queues.get(name)
@@ -223,9 +239,12 @@ class IsolationMachine(RuleBasedStateMachine):
     def list_queues_after_a_marker(self, p: str, data: st.DataObject) -> None:
         """Queue markers are names: any name, the other project's too, pages only mine."""
         marker = data.draw(st.sampled_from(QUEUE_NAMES))
-        response = self.http[p].get("/v2/queues", params={"marker": marker, "limit": 2})
+        response = self.http[p].get(
+            "/v2/queues",
+            params={"marker": self.prefix + marker, "limit": "2", **self.queue_filter()},
+        )
         assert response.status_code == 200, response.text
-        listed = [queue["name"] for queue in response.json()["queues"]]
+        listed = [queue["name"].removeprefix(self.prefix) for queue in response.json()["queues"]]
         assert listed == sorted(n for n in self.models[p].queues if n > marker)[:2]
 
     # ------------------------------------------------------------------ messages
@@ -237,7 +256,7 @@ class IsolationMachine(RuleBasedStateMachine):
             self.counter += 1
             bodies.append({"from": p, "n": self.counter})
         response = self.http[p].post(
-            messages_path(name),
+            self.path(name, "/messages"),
             json={"messages": [{"body": body, "ttl": MESSAGE_TTL} for body in bodies]},
         )
         assert response.status_code == 201, response.text
@@ -258,7 +277,7 @@ class IsolationMachine(RuleBasedStateMachine):
     @rule(p=projects, data=st.data())
     def get_message(self, p: str, data: st.DataObject) -> None:
         ref = data.draw(st.sampled_from(self.messages))
-        response = self.http[p].get(f"{messages_path(ref.queue)}/{ref.id}")
+        response = self.http[p].get(self.path(ref.queue, f"/messages/{ref.id}"))
         queue = self.owned_message(p, ref)
         if queue is None:
             assert_not_found(response)
@@ -271,7 +290,7 @@ class IsolationMachine(RuleBasedStateMachine):
     def get_messages_by_ids(self, p: str, name: str, data: st.DataObject) -> None:
         refs = data.draw(st.lists(st.sampled_from(self.messages), min_size=1, max_size=4))
         ids = list(dict.fromkeys(ref.id for ref in refs))
-        response = self.http[p].get(messages_path(name), params={"ids": ",".join(ids)})
+        response = self.http[p].get(self.path(name, "/messages"), params={"ids": ",".join(ids)})
         queue = self.models[p].queues.get(name)
         expected = {m: queue.messages[m] for m in ids if queue and m in queue.messages}
         if not expected:
@@ -289,7 +308,7 @@ class IsolationMachine(RuleBasedStateMachine):
         owner_queue = self.models[ref.project].queues.get(ref.queue)
         owner_claim = owner_queue.claim_of(ref.id) if owner_queue else None
         params = {"claim_id": owner_claim} if with_claim and owner_claim else {}
-        response = self.http[p].delete(f"{messages_path(ref.queue)}/{ref.id}", params=params)
+        response = self.http[p].delete(self.path(ref.queue, f"/messages/{ref.id}"), params=params)
         if queue is None:
             # Not mine: as for a message that does not exist. A 403 would tell that the other
             # project's message exists and is claimed.
@@ -306,7 +325,7 @@ class IsolationMachine(RuleBasedStateMachine):
     def delete_messages_by_ids(self, p: str, name: str, data: st.DataObject) -> None:
         refs = data.draw(st.lists(st.sampled_from(self.messages), min_size=1, max_size=4))
         ids = list(dict.fromkeys(ref.id for ref in refs))
-        response = self.http[p].delete(messages_path(name), params={"ids": ",".join(ids)})
+        response = self.http[p].delete(self.path(name, "/messages"), params={"ids": ",".join(ids)})
         assert response.status_code == 204, response.text
         queue = self.models[p].queues.get(name)
         for message_id in ids:  # regardless of claims (spec 2.7.4)
@@ -315,7 +334,7 @@ class IsolationMachine(RuleBasedStateMachine):
 
     @rule(p=projects, name=names, count=st.integers(1, 3))
     def pop(self, p: str, name: str, count: int) -> None:
-        response = self.http[p].delete(messages_path(name), params={"pop": count})
+        response = self.http[p].delete(self.path(name, "/messages"), params={"pop": count})
         assert response.status_code == 200, response.text
         popped = [m["id"] for m in response.json()["messages"]]
         queue = self.models[p].queues.get(name)
@@ -331,7 +350,7 @@ class IsolationMachine(RuleBasedStateMachine):
         """A marker from any listing, the other project's too: only my messages, in order."""
         ref = data.draw(st.sampled_from(self.markers))
         response = self.http[p].get(
-            messages_path(ref.queue),
+            self.path(ref.queue, "/messages"),
             params={"marker": ref.id, "echo": "true", "include_claimed": "true"},
         )
         assert response.status_code == 200, response.text
@@ -345,7 +364,7 @@ class IsolationMachine(RuleBasedStateMachine):
     @rule(p=projects, name=names, limit=st.integers(1, 3))
     def claim(self, p: str, name: str, limit: int) -> None:
         response = self.http[p].post(
-            f"/v2/queues/{name}/claims",
+            self.path(name, "/claims"),
             params={"limit": limit},
             json={"ttl": CLAIM_TTL, "grace": 60},
         )
@@ -380,7 +399,7 @@ class IsolationMachine(RuleBasedStateMachine):
 
     def renew_claim(self, p: str, ref: Ref) -> None:
         response = self.http[p].patch(
-            f"/v2/queues/{ref.queue}/claims/{ref.id}", json={"ttl": CLAIM_TTL, "grace": 60}
+            self.path(ref.queue, f"/claims/{ref.id}"), json={"ttl": CLAIM_TTL, "grace": 60}
         )
         held = self.owned_claim(p, ref)
         if held:
@@ -391,7 +410,7 @@ class IsolationMachine(RuleBasedStateMachine):
             assert response.status_code in (204, 404), response.text
 
     def release_claim(self, p: str, ref: Ref) -> None:
-        response = self.http[p].delete(f"/v2/queues/{ref.queue}/claims/{ref.id}")
+        response = self.http[p].delete(self.path(ref.queue, f"/claims/{ref.id}"))
         assert response.status_code == 204, response.text
         if self.owned_claim(p, ref) is not None:
             self.models[p].queues[ref.queue].claims.pop(ref.id)
@@ -402,7 +421,7 @@ class IsolationMachine(RuleBasedStateMachine):
     def subscribe(self, p: str, name: str, subscriber: str) -> None:
         model = self.models[p]
         response = self.http[p].post(
-            f"/v2/queues/{name}/subscriptions",
+            self.path(name, "/subscriptions"),
             json={"subscriber": subscriber, "ttl": 3600, "options": {"owner": p}},
         )
         existing = [
@@ -444,7 +463,7 @@ class IsolationMachine(RuleBasedStateMachine):
             self.confirm_subscription(p, ref, action == "confirm")
 
     def get_subscription(self, p: str, ref: Ref) -> None:
-        response = self.http[p].get(f"/v2/queues/{ref.queue}/subscriptions/{ref.id}")
+        response = self.http[p].get(self.path(ref.queue, f"/subscriptions/{ref.id}"))
         sub = self.owned_subscription(p, ref)
         if sub is None:
             assert_not_found(response)
@@ -457,7 +476,7 @@ class IsolationMachine(RuleBasedStateMachine):
         self.counter += 1
         options = {"owner": p, "n": self.counter}
         response = self.http[p].patch(
-            f"/v2/queues/{ref.queue}/subscriptions/{ref.id}", json={"options": options}
+            self.path(ref.queue, f"/subscriptions/{ref.id}"), json={"options": options}
         )
         sub = self.owned_subscription(p, ref)
         if sub is None:
@@ -468,7 +487,7 @@ class IsolationMachine(RuleBasedStateMachine):
 
     def confirm_subscription(self, p: str, ref: Ref, confirmed: bool) -> None:
         response = self.http[p].put(
-            f"/v2/queues/{ref.queue}/subscriptions/{ref.id}/confirm",
+            self.path(ref.queue, f"/subscriptions/{ref.id}/confirm"),
             json={"confirmed": confirmed},
         )
         sub = self.owned_subscription(p, ref)
@@ -479,7 +498,7 @@ class IsolationMachine(RuleBasedStateMachine):
         sub.confirmed = confirmed
 
     def delete_subscription(self, p: str, ref: Ref) -> None:
-        response = self.http[p].delete(f"/v2/queues/{ref.queue}/subscriptions/{ref.id}")
+        response = self.http[p].delete(self.path(ref.queue, f"/subscriptions/{ref.id}"))
         assert response.status_code == 204, response.text
         if self.owned_subscription(p, ref) is not None:
             self.models[p].subs(ref.queue).pop(ref.id)
@@ -497,7 +516,7 @@ class IsolationMachine(RuleBasedStateMachine):
         assert self.queue_names(http) == sorted(model.queues), p
         for name in QUEUE_NAMES:
             queue = model.queues.get(name, QueueModel())
-            base = f"/v2/queues/{name}"
+            base = self.path(name)
             metadata = http.get(base).json()
             assert {k: v for k, v in metadata.items() if not k.startswith("_")} == queue.metadata
             stats = http.get(f"{base}/stats").json()["messages"]
@@ -518,9 +537,9 @@ class IsolationMachine(RuleBasedStateMachine):
 
     def queue_names(self, http: httpx.Client) -> list[str]:
         found: list[str] = []
-        page = http.get("/v2/queues", params={"limit": 2}).json()
+        page = http.get("/v2/queues", params={"limit": "2", **self.queue_filter()}).json()
         while page["queues"]:
-            found += [queue["name"] for queue in page["queues"]]
+            found += [queue["name"].removeprefix(self.prefix) for queue in page["queues"]]
             page = http.get(page["links"][0]["href"]).json()
         return found
 
@@ -529,7 +548,7 @@ class IsolationMachine(RuleBasedStateMachine):
         kept for the other project to try."""
         found: list[tuple[str, Any]] = []
         params = {"echo": "true", "include_claimed": "true", "limit": "4"}
-        page = self.http[p].get(messages_path(name), params=params).json()
+        page = self.http[p].get(self.path(name, "/messages"), params=params).json()
         while page["messages"]:
             found += [(m["id"], m["body"]) for m in page["messages"]]
             href = page["links"][0]["href"]
@@ -547,21 +566,14 @@ def steps() -> int:
     return int(os.environ.get("TIDINGS_ISOLATION_STEPS", "25"))
 
 
-@pytest.fixture
-def isolation_machine(suite: Suite) -> type[IsolationMachine]:
-    IsolationMachine.api_url = suite.api_url
+def run_isolation(tenancy: Tenancy, examples: int) -> None:
+    IsolationMachine.tenancy = tenancy
     IsolationMachine.steps_run = 0
-    return IsolationMachine
-
-
-def test_no_request_reads_or_changes_another_projects_data(
-    isolation_machine: type[IsolationMachine],
-) -> None:
     started = time.monotonic()
     run_state_machine_as_test(
-        isolation_machine,
+        IsolationMachine,
         settings=settings(
-            max_examples=examples(),
+            max_examples=examples,
             stateful_step_count=steps(),
             derandomize=True,
             database=None,
@@ -571,6 +583,54 @@ def test_no_request_reads_or_changes_another_projects_data(
     )
     elapsed = time.monotonic() - started
     print(
-        f"\nisolation property: {examples()} examples, {isolation_machine.steps_run} checked "
+        f"\nisolation property: {examples} sequences, {IsolationMachine.steps_run} checked "
         f"states in {elapsed:.1f} s"
     )
+
+
+def test_no_request_reads_or_changes_another_projects_data(suite: Suite) -> None:
+    """noauth: each sequence has two fresh projects, named by ``X-Project-ID``."""
+
+    def headers(label: str, run: str) -> dict[str, str]:
+        return {"X-Project-ID": f"iso-{run}-{label}", "Client-ID": CLIENT_ID}
+
+    run_isolation(Tenancy(suite.api_url, headers, prefixed=False), examples())
+
+
+@pytest.fixture(scope="module")
+def keystone_api(
+    suite: Suite, keystone: KeystoneServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An api in Keystone mode on the session suite's storage (through its NATS)."""
+    services = Suite(
+        tmp_path_factory.mktemp("isolation-keystone"),
+        suite.nats_url,
+        storage_replicas=0,
+        api_replicas=0,
+    )
+    api = services.add("api-keystone", API_APP, env=keystone.service_settings())
+    try:
+        services.start()
+        yield api.url
+    finally:
+        services.stop()
+
+
+def test_no_request_reads_or_changes_another_projects_data_with_keystone(
+    keystone: KeystoneServer, keystone_api: str
+) -> None:
+    """Keystone: alice's and bob's tokens decide the projects. Each also sends the other's
+    project id in ``X-Project-ID``, which a Keystone-mode api must ignore."""
+    users = {"a": "alice", "b": "bob"}
+    tokens = {label: keystone.token(user) for label, user in users.items()}
+    others = {"a": keystone.project_ids["bob"], "b": keystone.project_ids["alice"]}
+
+    def headers(label: str, run: str) -> dict[str, str]:
+        return {
+            "X-Auth-Token": tokens[label],
+            "X-Project-ID": others[label],
+            "Client-ID": CLIENT_ID,
+        }
+
+    # The projects are the fixture's, shared with tests/auth: names get a prefix per sequence.
+    run_isolation(Tenancy(keystone_api, headers, prefixed=True), max(1, examples() // 3))
