@@ -40,6 +40,7 @@ cases per operation and pass (default below); a bigger campaign::
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -69,6 +70,12 @@ IDENTITY_HEADER_NAMES = {"Client-ID", "X-Project-ID"}
 
 # Queue PATCH bodies are JSON under Zaqar's own media type.
 schemathesis.serializer.alias(PATCH_CONTENT_TYPE, "application/json")
+
+
+@schemathesis.deserializer("application/json-home")
+def json_home(_: schemathesis.DeserializationContext, response: schemathesis.Response) -> Any:
+    """The home document (``GET /v2/``) is JSON, so its schema can be checked too."""
+    return json.loads(response.content)
 
 
 def max_examples() -> int:

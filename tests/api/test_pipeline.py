@@ -271,6 +271,8 @@ def test_openapi_parameters_are_described_as_the_routes_parse_them(api_url: str)
     for collection in ("queues", "topics"):
         created = paths[f"/v2/{collection}/{{{collection[:-1]}_name}}"]["put"]["responses"]["201"]
         assert "content" not in created
+    home = paths["/v2/"]["get"]["responses"]["200"]["content"]
+    assert list(home) == ["application/json-home"]
     confirm = paths["/v2/queues/{queue_name}/subscriptions/{subscription_id}/confirm"]["put"]
     body = confirm["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["confirmed"]

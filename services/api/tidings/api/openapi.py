@@ -183,11 +183,10 @@ def operation(
         "status_code": next(iter(success)),
         "responses": responses,
         "response_model": None,
-    }
-    if success[kwargs["status_code"]] is None:
         # Routes return their own responses; this only keeps FastAPI from documenting a JSON
-        # body for a status that has none (a 201 or 204 without content).
-        kwargs["response_class"] = Response
+        # body of its own next to ours (for a 201 or 204 without content, or a JSON-home).
+        "response_class": Response,
+    }
     extra: dict[str, Any] = {}
     if identified:
         extra["parameters"] = list(IDENTITY_HEADERS)
