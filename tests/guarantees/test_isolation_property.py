@@ -388,14 +388,25 @@ class IsolationMachine(RuleBasedStateMachine):
         return queue.claims.get(ref.id) if queue is not None else None
 
     @precondition(lambda self: self.claims)
-    @rule(p=projects, data=st.data(), release=st.booleans())
-    def use_claim(self, p: str, data: st.DataObject, release: bool) -> None:
-        """Renew or release a claim, mine or the other project's."""
+    @rule(p=projects, data=st.data(), action=st.sampled_from(("get", "renew", "release")))
+    def use_claim(self, p: str, data: st.DataObject, action: str) -> None:
+        """Read, renew or release a claim, mine or the other project's."""
         ref = data.draw(st.sampled_from(self.claims))
-        if release:
-            self.release_claim(p, ref)
-        else:
+        if action == "get":
+            self.get_claim(p, ref)
+        elif action == "renew":
             self.renew_claim(p, ref)
+        else:
+            self.release_claim(p, ref)
+
+    def get_claim(self, p: str, ref: Ref) -> None:
+        response = self.http[p].get(self.path(ref.queue, f"/claims/{ref.id}"))
+        held = self.owned_claim(p, ref)
+        if not held:  # not mine, released, or without messages (spec 2.8.2)
+            assert_not_found(response)
+            return
+        assert response.status_code == 200, response.text
+        assert sorted(m["id"] for m in response.json()["messages"]) == sorted(held)
 
     def renew_claim(self, p: str, ref: Ref) -> None:
         response = self.http[p].patch(
@@ -514,6 +525,9 @@ class IsolationMachine(RuleBasedStateMachine):
     def check_view(self, p: str) -> None:
         http, model = self.http[p], self.models[p]
         assert self.queue_names(http) == sorted(model.queues), p
+        if not self.prefix:  # the project holds only this sequence's queues: count them
+            counted = http.get("/v2/queues", params={"with_count": "true", "limit": "1"})
+            assert counted.json().get("count", 0) == len(model.queues), p  # absent when 0
         for name in QUEUE_NAMES:
             queue = model.queues.get(name, QueueModel())
             base = self.path(name)
@@ -522,6 +536,9 @@ class IsolationMachine(RuleBasedStateMachine):
             stats = http.get(f"{base}/stats").json()["messages"]
             claimed = sum(len(held) for held in queue.claims.values())
             assert (stats["total"], stats["claimed"]) == (len(queue.messages), claimed), (p, name)
+            if queue.messages:  # the ends are mine too
+                ends = [stats[end]["href"].rsplit("/", 1)[1] for end in ("oldest", "newest")]
+                assert ends == [next(iter(queue.messages)), list(queue.messages)[-1]], (p, name)
             assert self.message_list(p, name) == list(queue.messages.items()), (p, name)
             for claim_id, held in queue.claims.items():
                 got = http.get(f"{base}/claims/{claim_id}")
