@@ -32,6 +32,9 @@ Excluded, because they do not hold for Zaqar semantics (the document cannot say 
   scheme (noauth reads ``X-Project-ID``; Keystone is covered by tests/auth), no links between
   operations, and 405s are covered by tests/api/test_hostile.py.
 
+Generated subscriptions carry arbitrary subscriber URIs: they are only stored, because the
+session suite runs no notifier (every notifier of the tests has its own NATS and database).
+
 The run is derandomized (same cases on every run) and bounded by ``TIDINGS_FUZZ_MAX_EXAMPLES``
 cases per operation and pass (default below); a bigger campaign::
 
