@@ -66,7 +66,7 @@ from tidings.common.validation import PATCH_CONTENT_TYPE
 
 pytestmark = pytest.mark.slow
 
-DEFAULT_MAX_EXAMPLES = 30
+DEFAULT_MAX_EXAMPLES = 50
 REQUEST_TIMEOUT = 10.0
 SEEDED_NAME = "fuzz-seeded"
 IDENTITY_HEADER_NAMES = {"Client-ID", "X-Project-ID"}

@@ -576,7 +576,7 @@ class IsolationMachine(RuleBasedStateMachine):
 
 
 def examples() -> int:
-    return int(os.environ.get("TIDINGS_ISOLATION_EXAMPLES", "12"))
+    return int(os.environ.get("TIDINGS_ISOLATION_EXAMPLES", "15"))
 
 
 def steps() -> int:
