@@ -1,11 +1,14 @@
 """Guarantee 5 as a property: no request reads or changes another project's data.
 
-A hypothesis state machine drives two projects (``a`` and ``b``, fresh per example) over real
-HTTP against the running suite (noauth: the project comes from ``X-Project-ID``). Both use the
-same few queue names, so their queues often share a name. Each step is one request by one
-project: create, delete, post, claim, renew and release claims, delete messages by id (with
-and without a claim id), bulk delete, pop, get by id and by ids, metadata patch,
-subscriptions (create, get, update, confirm, delete), purge, and listings with markers. Rules
+A hypothesis state machine drives two projects (``a`` and ``b``) over real HTTP against the
+running suite: in noauth mode (fresh projects per sequence, named by ``X-Project-ID``) on
+SQLite and on PostgreSQL, and in Keystone mode (alice's and bob's tokens; queue names get a
+prefix per sequence there). Both use the same few queue names, so their queues often share a
+name. Each sequence starts with queues, messages, a claim and a subscription in both projects;
+each step is then one request by one project: create, delete or purge a queue, post, claim,
+get/renew/release claims, delete messages by id (with and without the owner's claim id), bulk
+delete, pop, get by id and by ids, metadata patch, subscriptions (create, get, update,
+confirm, delete), and listings with markers. Rules
 that address a resource by id draw the id from everything either project created, so a
 project often uses the other's message, claim and subscription ids and listing markers.
 
@@ -16,8 +19,9 @@ both projects' whole views (queue list, metadata, stats, messages with claimed o
 subscriptions) must equal their models: what one project did never shows in, or changes,
 the other's view.
 
-Bounded and deterministic for CI: a fixed number of examples and steps, derandomized. A
-bigger campaign: ``TIDINGS_ISOLATION_EXAMPLES=200 TIDINGS_ISOLATION_STEPS=40``.
+Bounded and deterministic for CI: a fixed number of sequences and steps, derandomized. A
+bigger campaign: ``TIDINGS_ISOLATION_EXAMPLES=200 TIDINGS_ISOLATION_STEPS=40``. A failure is
+shrunk to a short sequence, which replays requests: allow it a few minutes.
 """
 
 from __future__ import annotations
