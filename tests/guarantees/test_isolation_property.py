@@ -167,6 +167,12 @@ class IsolationMachine(RuleBasedStateMachine):
         return {"name": self.prefix} if self.prefix else {}
 
     def teardown(self) -> None:
+        if self.prefix:  # the Keystone projects are shared with other tests: leave them clean
+            for ref in self.subscriptions:
+                self.http[ref.project].delete(self.path(ref.queue, f"/subscriptions/{ref.id}"))
+            for label in PROJECTS:
+                for name in QUEUE_NAMES:
+                    self.http[label].delete(self.path(name))
         for http in self.http.values():
             http.close()
 
