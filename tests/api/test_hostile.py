@@ -11,7 +11,15 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.api.conftest import CLIENT_ID, queue_name
+from tests.api.conftest import (
+    CLIENT_ID,
+    assert_error,
+    headers_for,
+    new_project,
+    queue_name,
+)
+from tests.fixtures.suite import Suite
+from tidings.common.subscription_rules import SUBSCRIBER_CONTROL_CHARACTERS
 
 
 def _raw_request(api_url: str, head: bytes, body_start: bytes, timeout: float) -> bytes:
@@ -187,3 +195,26 @@ def test_hostile_paths_are_never_5xx(client: httpx.Client, path: str) -> None:
     for method in ("GET", "PUT", "DELETE", "PATCH", "POST"):
         response = client.request(method, path)
         assert response.status_code < 500, (method, path, response.text)
+
+
+def test_nul_characters_are_never_5xx_on_postgresql(pg_suite: Suite) -> None:
+    """Found by tests/api/test_fuzz_openapi.py: PostgreSQL takes no NUL in a text parameter,
+    so a NUL in a list marker, a name filter, a subscription id or a subscriber was a 503."""
+    queue = queue_name()
+    base = f"/v2/queues/{queue}"
+    headers = headers_for(new_project())
+    with httpx.Client(base_url=pg_suite.api_url, headers=headers, timeout=10.0) as http:
+        assert http.put(base).status_code == 201
+        created = http.post(f"{base}/subscriptions", json={"subscriber": "http://127.0.0.1:9/x"})
+        assert created.status_code == 201, created.text
+
+        listed = http.get("/v2/queues", params={"marker": "\0"})
+        assert [q["name"] for q in listed.json()["queues"]] == [queue]
+        assert http.get("/v2/queues", params={"name": "\0"}).json()["queues"] == []
+        subscriptions = http.get(f"{base}/subscriptions", params={"marker": "\0"})
+        assert len(subscriptions.json()["subscriptions"]) == 1
+        failed = http.get(f"{base}/subscriptions/%00/failed_deliveries")
+        assert failed.status_code == 200 and failed.json()["failed_deliveries"] == []
+        for subscriber in ("http://127.0.0.1:9/\0", "http://127.0.0.1:9/\x1b[0m"):
+            refused = http.post(f"{base}/subscriptions", json={"subscriber": subscriber})
+            assert_error(refused, 400, description=SUBSCRIBER_CONTROL_CHARACTERS)

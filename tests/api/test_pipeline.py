@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -246,6 +247,36 @@ def test_openapi_describes_the_routes(api_url: str) -> None:
         for op in methods.values():
             assert "422" not in op["responses"]
     assert "/v2/topics/{topic_name}" in paths
+
+
+def test_openapi_parameters_are_described_as_the_routes_parse_them(api_url: str) -> None:
+    """Found by tests/api/test_fuzz_openapi.py: every parameter was documented as any string,
+    and bodyless 201s as JSON, so the document promised what the api refuses or never sends."""
+    paths = httpx.get(f"{api_url}/openapi.json").json()["paths"]
+
+    def parameter(path: str, method: str, name: str) -> dict[str, Any]:
+        found = [p for p in paths[path][method]["parameters"] if p["name"] == name]
+        assert len(found) == 1, found
+        schema: dict[str, Any] = found[0]["schema"]
+        return schema
+
+    messages = "/v2/queues/{queue_name}/messages"
+    name = parameter(messages, "get", "queue_name")
+    assert (name["pattern"], name["minLength"], name["maxLength"]) == (r"^[a-zA-Z0-9_\-.]+$", 1, 64)
+    assert parameter("/v2/topics/{topic_name}", "get", "topic_name") == name
+    assert parameter(messages, "get", "limit") == {"type": "integer", "minimum": 1, "maximum": 20}
+    assert parameter(messages, "get", "echo") == {"type": "boolean"}
+    assert parameter(messages, "delete", "ids")["maxItems"] == 20
+    assert parameter("/v2/queues", "get", "detailed") == {"type": "boolean"}
+    assert parameter("/v2/queues/{queue_name}/claims", "post", "limit")["maximum"] == 20
+    for collection in ("queues", "topics"):
+        created = paths[f"/v2/{collection}/{{{collection[:-1]}_name}}"]["put"]["responses"]["201"]
+        assert "content" not in created
+    home = paths["/v2/"]["get"]["responses"]["200"]["content"]
+    assert list(home) == ["application/json-home"]
+    confirm = paths["/v2/queues/{queue_name}/subscriptions/{subscription_id}/confirm"]["put"]
+    body = confirm["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["confirmed"]
 
 
 def test_metrics_are_labelled_by_route_template(client: httpx.Client, api_url: str) -> None:

@@ -65,6 +65,20 @@ async def test_list_name_filter_is_a_case_sensitive_substring(
     assert reply.queues == []
 
 
+async def test_list_markers_and_names_holding_a_nul(driver: SqlDriver, project: str) -> None:
+    """Found by fuzzing on PostgreSQL, which takes no NUL in a text parameter (it was a 503).
+    No queue name holds one, so a marker cut at its NUL selects the same queues."""
+    for name in ["alpha", "bravo", "charlie"]:
+        await create(driver, project, name)
+    after = await driver.queue_list(s.QueueListRequest(project=project, marker="alpha\0zz"))
+    assert [q.name for q in after.queues] == ["bravo", "charlie"]
+    every = await driver.queue_list(s.QueueListRequest(project=project, marker="\0"))
+    assert [q.name for q in every.queues] == ["alpha", "bravo", "charlie"]
+    for name in ("\0", "a\0"):
+        reply = await driver.queue_list(s.QueueListRequest(project=project, name=name))
+        assert reply.queues == []
+
+
 async def test_list_metadata_filters_detailed_and_count(driver: SqlDriver, project: str) -> None:
     await create(driver, project, "a", tier=1, team="x")
     await create(driver, project, "b", tier=2, team="x")

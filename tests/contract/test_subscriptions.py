@@ -97,6 +97,9 @@ async def test_list_in_creation_order_with_markers(driver: SqlDriver, project: s
     assert [sub.id for sub in rest] == ids[3:]
     assert await list_page(driver, project, limit=3, marker=rest[-1].id) == []
     assert await list_page(driver, project, queue="nothing-here") == []
+    # A marker holding a NUL (PostgreSQL takes none: it was a 503) is cut there.
+    cut = await list_page(driver, project, limit=3, marker=first[-1].id + "\0z")
+    assert [sub.id for sub in cut] == ids[3:]
 
 
 async def test_ttl_expiry_hides_then_sweeps_and_frees_the_subscriber(
@@ -280,6 +283,10 @@ async def test_failed_deliveries_are_recorded_once_listed_and_expire(
         s.FailedDeliveryListRequest(project=project, queue="q", subscription_id="s2")
     )
     assert [d.delivery_id for d in only.deliveries] == ["d3"]
+    nul = await driver.delivery_list_failures(  # PostgreSQL takes no NUL (it was a 503)
+        s.FailedDeliveryListRequest(project=project, queue="q", subscription_id="s2\0")
+    )
+    assert nul.deliveries == []
     other = await driver.delivery_list_failures(
         s.FailedDeliveryListRequest(project=project + "x", queue="q")
     )

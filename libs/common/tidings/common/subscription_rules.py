@@ -7,6 +7,7 @@ are checked whichever call it is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,6 +18,8 @@ from tidings.common.settings import CommonSettings
 from tidings.common.validation import validate_subscription_options, validate_subscription_ttl
 
 UPDATABLE = ("subscriber", "ttl", "options")
+SUBSCRIBER_CONTROL_CHARACTERS = "The subscriber may not contain control characters."
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CONFIRMED_NOT_BOOLEAN = "The 'confirmed' should be boolean."
 
 
@@ -36,6 +39,9 @@ def validate_subscriber(subscriber: JsonValue, settings: CommonSettings) -> str:
             "The subscriber type of subscription must be supported in the list "
             f"{settings.subscriber_types}."
         )
+    # A URI holds no control characters (RFC 3986); PostgreSQL could not even store a NUL.
+    if _CONTROL.search(str(subscriber)):
+        raise InvalidRequest(SUBSCRIBER_CONTROL_CHARACTERS)
     return str(subscriber)
 
 

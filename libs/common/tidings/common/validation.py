@@ -37,7 +37,8 @@ DEFAULT_CLAIM_LIMIT = 10
 # serialise or parse much deeper values, and a 400 beats a 503 for hostile input.
 MAX_JSON_DEPTH = 128
 
-_QUEUE_NAME_RE = re.compile(r"^[a-zA-Z0-9_\-.]+$")
+QUEUE_NAME_PATTERN = r"^[a-zA-Z0-9_\-.]+$"
+_QUEUE_NAME_RE = re.compile(QUEUE_NAME_PATTERN)
 _SIGNED_64 = (-(2**63), 2**63 - 1)
 # orjson silently turns integers beyond 64 bits into floats; a run of 19+ digits is the only
 # way such an integer can appear, so only then is the body parsed again the strict way.

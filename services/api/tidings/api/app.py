@@ -20,6 +20,7 @@ from tidings.api.console import build_router as build_console_router
 from tidings.api.errors import install_error_handlers
 from tidings.api.kinds import QUEUES
 from tidings.api.observe import ObserveRequests
+from tidings.api.openapi import describe_parameters
 from tidings.api.pipeline import route_methods
 from tidings.api.policy import Policy, PolicyEnforced
 from tidings.api.rate_limit import RateLimiter
@@ -133,7 +134,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     for router in routers:
         _add_routes(app, router)
     app.state.route_methods = route_methods(app.router.routes)
-    _without_validation_errors(app)
+    _finish_document(app, config)
     return app
 
 
@@ -148,14 +149,16 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
     app.router.routes.extend(router.routes)
 
 
-def _without_validation_errors(app: FastAPI) -> None:
+def _finish_document(app: FastAPI, config: ApiSettings) -> None:
     """Drop FastAPI's automatic 422 responses from the document: every input is declared as an
-    optional string and parsed by tidings.common.validation, so no route ever answers 422."""
+    optional string and parsed by tidings.common.validation, so no route ever answers 422;
+    then describe the parameters as that parsing accepts them."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
+            describe_parameters(schema, config)
             for methods in schema.get("paths", {}).values():
                 for operation in methods.values():
                     operation.get("responses", {}).pop("422", None)

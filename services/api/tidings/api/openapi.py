@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Response
+
+from tidings.common.settings import CommonSettings
+from tidings.common.validation import QUEUE_NAME_MAX_LEN, QUEUE_NAME_PATTERN
+
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"title": {"type": "string"}, "description": {"type": "string"}},
@@ -181,6 +186,9 @@ def operation(
         "status_code": next(iter(success)),
         "responses": responses,
         "response_model": None,
+        # Routes return their own responses; this only keeps FastAPI from documenting a JSON
+        # body of its own next to ours (for a 201 or 204 without content, or a JSON-home).
+        "response_class": Response,
     }
     extra: dict[str, Any] = {}
     if identified:
@@ -193,3 +201,63 @@ def operation(
     if extra:
         kwargs["openapi_extra"] = extra
     return kwargs
+
+
+# What the routes parse their path and query parameters as (tidings.common.validation). The
+# routes declare them as optional strings so that a bad value gets Zaqar's own 400 rather than
+# FastAPI's 422; the document says what is really accepted.
+_NAME_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": QUEUE_NAME_PATTERN,
+    "minLength": 1,
+    "maxLength": QUEUE_NAME_MAX_LEN,
+}
+_BOOLEAN_PARAMETERS = ("detailed", "with_count", "echo", "include_claimed", "include_delayed")
+_STRING_PARAMETERS = ("marker", "name", "claim_id")
+_LIST_PARAMETERS = ("ids", "claim_ids")
+
+
+def _limit_maximum(path: str, settings: CommonSettings) -> int:
+    if path.endswith("/messages"):
+        return settings.max_messages_per_page
+    if path.endswith("/claims"):
+        return settings.max_messages_per_claim_or_pop
+    if path.endswith(("/subscriptions", "/failed_deliveries")):
+        return settings.max_subscriptions_per_page
+    return settings.max_queues_per_page
+
+
+def _parameter_schema(
+    name: str, location: str, path: str, settings: CommonSettings
+) -> dict[str, Any] | None:
+    if location == "path":
+        return dict(_NAME_SCHEMA) if name in ("queue_name", "topic_name") else None
+    if location != "query":
+        return None
+    if name == "limit":
+        return {"type": "integer", "minimum": 1, "maximum": _limit_maximum(path, settings)}
+    if name == "pop":
+        return {"type": "integer", "minimum": 1, "maximum": settings.max_messages_per_claim_or_pop}
+    if name in _BOOLEAN_PARAMETERS:
+        return {"type": "boolean"}
+    if name in _STRING_PARAMETERS:
+        return {"type": "string"}
+    if name in _LIST_PARAMETERS:
+        # Items are also split at commas (?ids=a,b); one item holds one id.
+        return {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[^,]+$"},
+            "minItems": 1,
+            "maxItems": settings.max_messages_per_page,
+        }
+    return None
+
+
+def describe_parameters(document: dict[str, Any], settings: CommonSettings) -> None:
+    """Give path and query parameters the schemas of the values the routes accept."""
+    for path, methods in document.get("paths", {}).items():
+        for operation in methods.values():
+            for parameter in operation.get("parameters", []):
+                schema = _parameter_schema(parameter["name"], parameter["in"], path, settings)
+                if schema is not None:
+                    parameter["schema"] = schema

@@ -58,6 +58,7 @@ SUBSCRIPTION_BODY: dict[str, Any] = {
         "options": {"type": "object"},
     },
 }
+SUBSCRIPTION_CREATE_BODY: dict[str, Any] = {**SUBSCRIPTION_BODY, "required": ["subscriber"]}
 FAILED_DELIVERY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -151,7 +152,7 @@ async def list_subscriptions(
 
 @router.post(
     COLLECTION,
-    **doc.operation({201: {"type": "object"}}, errors=(409,), body=SUBSCRIPTION_BODY),
+    **doc.operation({201: {"type": "object"}}, errors=(409,), body=SUBSCRIPTION_CREATE_BODY),
     summary="Create a subscription",
 )
 async def create(request: Request, target: TargetDep) -> Response:
@@ -253,7 +254,11 @@ async def delete(request: Request, target: TargetDep, subscription_id: str) -> R
     **doc.operation(
         {204: None},
         errors=(404,),
-        body={"type": "object", "properties": {"confirmed": {"type": "boolean"}}},
+        body={
+            "type": "object",
+            "properties": {"confirmed": {"type": "boolean"}},
+            "required": ["confirmed"],
+        },
         body_required=True,
     ),
     summary="Confirm (or unsubscribe) a subscription",

@@ -39,6 +39,13 @@ def is_id(value: str) -> bool:
     return bool(_HEX32.match(value))
 
 
+def marker_before_nul(marker: str | None) -> str | None:
+    """A list marker compared with names or ids, none of which holds a NUL: PostgreSQL takes
+    no NUL in a text parameter, and cutting the marker at its first NUL selects the same rows
+    (in code-point order, everything after ``"a\\0..."`` is everything after ``"a"``)."""
+    return marker.split("\0", 1)[0] if marker is not None else None
+
+
 class SqlBase:
     """Engines, transactions and helpers; the operations live in the mixins built on this."""
 

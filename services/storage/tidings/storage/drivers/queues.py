@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.common import schemas as s
 from tidings.common.errors import Conflict, NotFound
 from tidings.common.validation import validate_queue_metadata
+from tidings.storage.drivers.base import marker_before_nul
 from tidings.storage.drivers.runner import SqlAlchemyRunner
 from tidings.storage.drivers.statements import alive
 from tidings.storage.drivers.usage import UsageOps
@@ -59,11 +60,13 @@ class QueueOps(UsageOps):
     async def _list_queue_rows(
         self, conn: AsyncConnection, req: s.QueueListRequest
     ) -> list[s.QueueItem]:
+        if req.name and "\0" in req.name:
+            return []  # no queue name holds a NUL (and PostgreSQL could not compare one)
         base = sa.select(queues.c.name, queues.c.metadata).where(queues.c.project == req.project)
         if req.name:
             base = base.where(self._name_contains(req.name))
         items: list[s.QueueItem] = []
-        marker = req.marker
+        marker = marker_before_nul(req.marker)
         chunk = req.limit if not req.filters else max(req.limit, _FILTER_SCAN_CHUNK)
         while len(items) < req.limit:
             query = base

@@ -26,7 +26,7 @@ from tidings.common.errors import Conflict, NotFound
 from tidings.common.events import SUBSCRIPTION_CHANGED, SubscriptionChange, SubscriptionChangedEvent
 from tidings.common.logging import request_id_var
 from tidings.common.subjects import event_subject
-from tidings.storage.drivers.base import is_id
+from tidings.storage.drivers.base import is_id, marker_before_nul
 from tidings.storage.drivers.maintenance import MaintenanceOps
 from tidings.storage.drivers.messages import OutboxEvent
 from tidings.storage.drivers.runner import SqlAlchemyRunner
@@ -85,8 +85,9 @@ class SubscriptionOps(MaintenanceOps, UsageOps):
     async def subscription_list(self, req: s.SubscriptionListRequest) -> s.SubscriptionListReply:
         now = self.clock()
         query = sa.select(subscriptions).where(self._live(req.project, req.queue, now))
-        if req.marker is not None:
-            query = query.where(subscriptions.c.id > req.marker)
+        marker = marker_before_nul(req.marker)
+        if marker is not None:
+            query = query.where(subscriptions.c.id > marker)
         async with self._read("subscription.list") as conn:
             rows = (await conn.execute(query.order_by(subscriptions.c.id).limit(req.limit))).all()
         return s.SubscriptionListReply(subscriptions=[self._subscription(r, now) for r in rows])
@@ -359,6 +360,8 @@ class SubscriptionOps(MaintenanceOps, UsageOps):
             failed_deliveries.c.expires > now,
         )
         if req.subscription_id is not None:
+            if "\0" in req.subscription_id:  # no id holds a NUL, which PostgreSQL cannot take
+                return s.FailedDeliveryListReply(deliveries=[])
             query = query.where(failed_deliveries.c.subscription_id == req.subscription_id)
         if req.marker is not None:
             try:
