@@ -35,7 +35,8 @@ _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
 def is_id(value: str) -> bool:
-    """Message and claim ids are uuid4 hex; anything else cannot exist (so: not found)."""
+    """Message and claim ids are 32 hex digits (tidings.storage.ids); anything else cannot exist
+    (so: not found)."""
     return bool(_HEX32.match(value))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from tidings.storage.drivers.statements import (
     hold_values,
     unclaimed,
 )
+from tidings.storage.ids import new_id
 from tidings.storage.tables import claims, messages, queues
 
 
@@ -65,7 +65,7 @@ class ClaimOps(SqlBase):
         Returns None for a queue that may dead-letter: the general path decides per message.
         """
         now = self.clock()
-        claim_id = uuid.uuid4().hex
+        claim_id = new_id()
         params = {
             "p_project": req.project,
             "p_queue": req.queue,
@@ -102,7 +102,7 @@ class ClaimOps(SqlBase):
         self, conn: AsyncConnection, queue: QueueInfo, req: s.ClaimCreateRequest, now: float
     ) -> list[s.Message]:
         """Pick and hold in one statement: the common case costs one round trip."""
-        claim_id = uuid.uuid4().hex
+        claim_id = new_id()
         picked = self._claimable(queue, now, req.limit).with_only_columns(messages.c.id)
         rows = (
             await conn.execute(
@@ -131,7 +131,7 @@ class ClaimOps(SqlBase):
             )
         if not to_claim:
             return []
-        claim_id = uuid.uuid4().hex
+        claim_id = new_id()
         # The claim counter only matters (and only counts) on dead-letter queues (3.2).
         await conn.execute(
             messages.update()

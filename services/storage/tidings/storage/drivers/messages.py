@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ from tidings.storage.drivers.statements import (
     unclaimed,
 )
 from tidings.storage.drivers.usage import Usage, UsageOps
+from tidings.storage.ids import new_id
 from tidings.storage.tables import messages
 
 CLAIM_EXPIRED = "The specified claim does not exist or has expired."
@@ -199,7 +199,7 @@ class MessageOps(UsageOps):
             delay = 0
             if queue.delayed:
                 delay = message.delay if message.delay is not None else queue.default_delay
-            message_id = uuid.uuid4().hex
+            message_id = new_id()
             message_rows.append(
                 {
                     "p_id": message_id,
@@ -223,7 +223,7 @@ class MessageOps(UsageOps):
                 )
             )
         event = MessagesPostedEvent(
-            event_id=uuid.uuid4().hex,
+            event_id=new_id(),
             project=req.project,
             queue=req.queue,
             client_id=req.client_id,

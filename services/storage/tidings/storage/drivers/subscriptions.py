@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +30,7 @@ from tidings.storage.drivers.maintenance import MaintenanceOps
 from tidings.storage.drivers.messages import OutboxEvent
 from tidings.storage.drivers.runner import SqlAlchemyRunner
 from tidings.storage.drivers.usage import UsageOps
+from tidings.storage.ids import new_id
 from tidings.storage.tables import failed_deliveries, outbox, queues, subscriptions
 
 DUPLICATE = (
@@ -298,7 +298,7 @@ class SubscriptionOps(MaintenanceOps, UsageOps):
         request_id = request_id_var.get()
         trace_context = tracing.current()
         payload = SubscriptionChangedEvent(
-            event_id=uuid.uuid4().hex,
+            event_id=new_id(),
             project=project,
             queue=queue,
             subscription_id=subscription_id,
