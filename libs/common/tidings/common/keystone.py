@@ -17,7 +17,6 @@ cannot answer (503).
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import hashlib
 import logging
@@ -34,6 +33,7 @@ from keystoneauth1.identity import v3
 
 from tidings.common.auth_settings import AuthSettings, KeystoneSettings
 from tidings.common.errors import ServiceUnavailable
+from tidings.common.single_flight import SingleFlight
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class TokenValidator:
         self._client_lock = threading.Lock()
         self._clock = clock
         self._cache: OrderedDict[bytes, tuple[TokenInfo, float]] = OrderedDict()
-        self._inflight: dict[bytes, asyncio.Future[TokenInfo]] = {}
+        self._inflight: SingleFlight[bytes, TokenInfo] = SingleFlight()
 
     @property
     def www_authenticate(self) -> str:
@@ -116,25 +116,9 @@ class TokenValidator:
         cached = self._cached(key)
         if cached is not None:
             return cached
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[TokenInfo] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            info = await asyncio.to_thread(self._validate_blocking, token)
-            self._remember(key, info)
-            future.set_result(info)
-            return info
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # marks it retrieved when nobody else was waiting
-            raise
-        finally:
-            del self._inflight[key]
+        info = await self._inflight.run(key, lambda: self._validate_blocking(token))
+        self._remember(key, info)
+        return info
 
     def _cached(self, key: bytes) -> TokenInfo | None:
         entry = self._cache.get(key)

@@ -14,7 +14,6 @@ that reached a subscription some other way can never carry a token of another te
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import logging
 import time
@@ -26,6 +25,7 @@ from keystoneauth1 import session as ks_session
 
 from tidings.common.auth_settings import KeystoneSettings
 from tidings.common.keystone import UNREACHABLE, service_user_auth
+from tidings.common.single_flight import SingleFlight
 from tidings.notifier import metrics
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class TrustTokens:
         self._settings = settings
         self._margin = margin
         self._cache: OrderedDict[str, _Token] = OrderedDict()
-        self._inflight: dict[str, asyncio.Future[_Token]] = {}
+        self._inflight: SingleFlight[str, _Token] = SingleFlight()
 
     async def token(self, trust_id: str, project: str) -> str:
         """A token of ``trust_id`` scoped to ``project``, or :class:`TrustTokenError`."""
@@ -81,25 +81,9 @@ class TrustTokens:
                 metrics.TRUST_TOKENS.labels("cached").inc()
                 return cached
             del self._cache[trust_id]
-        pending = self._inflight.get(trust_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_Token] = asyncio.get_running_loop().create_future()
-        self._inflight[trust_id] = future
-        try:
-            fresh = await asyncio.to_thread(self._authenticate, trust_id)
-            self._remember(trust_id, fresh)
-            future.set_result(fresh)
-            return fresh
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # marks it retrieved when nobody else was waiting
-            raise
-        finally:
-            del self._inflight[trust_id]
+        fresh = await self._inflight.run(trust_id, lambda: self._authenticate(trust_id))
+        self._remember(trust_id, fresh)
+        return fresh
 
     def _remember(self, trust_id: str, token: _Token) -> None:
         if token.refresh_at <= time.monotonic():
