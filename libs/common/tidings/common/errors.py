@@ -123,38 +123,32 @@ class ServiceUnavailable(TidingsError):
         super().__init__(text, title=title)
 
 
-class QuotaExceeded(TidingsError):
+class RetryLater(TidingsError):
+    """A refusal (429) that says when to try again: ``retry_after`` whole seconds, at least 1."""
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        title: str | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        super().__init__(description, title=title)
+        self.retry_after = max(1, retry_after)
+
+
+class QuotaExceeded(RetryLater):
     """A write would take the project over one of its storage quotas (see :attr:`quota`)."""
 
     kind = ErrorKind.QUOTA_EXCEEDED
     default_title = "Quota exceeded"
 
-    def __init__(
-        self,
-        description: str | None = None,
-        *,
-        title: str | None = None,
-        retry_after: int = 1,
-    ) -> None:
-        super().__init__(description, title=title)
-        self.retry_after = max(1, retry_after)
 
-
-class RateLimited(TidingsError):
+class RateLimited(RetryLater):
     """The project sends requests faster than its limit allows."""
 
     kind = ErrorKind.RATE_LIMITED
     default_title = "Too many requests"
-
-    def __init__(
-        self,
-        description: str | None = None,
-        *,
-        title: str | None = None,
-        retry_after: int = 1,
-    ) -> None:
-        super().__init__(description, title=title)
-        self.retry_after = max(1, retry_after)
 
 
 _BY_KIND: dict[ErrorKind, type[TidingsError]] = {
