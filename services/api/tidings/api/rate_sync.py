@@ -9,7 +9,6 @@ a NATS outage is simply not counted by the peers (see the approximation in rate_
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 
@@ -23,6 +22,7 @@ from tidings.api import metrics
 from tidings.api.rate_limit import RateLimiter
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.subjects import RATE_LIMIT_SUBJECT
+from tidings.common.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,8 @@ class RateLimitExchange:
         self._task = asyncio.create_task(self._run(), name="rate-limit-exchange")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _on_report(self, msg: Msg) -> None:
         try:

@@ -16,7 +16,6 @@ project across databases before the deepest are kept (:func:`merge_snapshots`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from tidings.common.tasks import cancel_and_wait
 from tidings.storage.drivers.stats_export import Depth, DepthSnapshot, StatsExportOps
 
 log = logging.getLogger(__name__)
@@ -140,11 +140,8 @@ class DepthExporter:
             self._task = asyncio.create_task(self._run(), name="depth-metrics")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def refresh(self) -> None:
         """Read every database; if one fails the previous snapshot stays (its age shows)."""

@@ -25,6 +25,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.subjects import EVENTS_PREFIX, EVENTS_STREAM
+from tidings.common.tasks import cancel_and_wait
 from tidings.storage import metrics
 from tidings.storage.drivers.maintenance import MaintenanceOps
 from tidings.storage.drivers.messages import OutboxEvent
@@ -81,11 +82,8 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def flush(self) -> None:
         """Publish everything this replica committed and everything left in the table."""

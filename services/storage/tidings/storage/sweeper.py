@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from tidings.common.tasks import cancel_and_wait
 from tidings.storage import metrics
 from tidings.storage.drivers.maintenance import MaintenanceOps
 
@@ -26,11 +26,8 @@ class Sweeper:
         self._task = asyncio.create_task(self._run(), name="sweeper")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def sweep_once(self) -> int:
         removed = 0
