@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.suite",
     "tests.fixtures.scaled",
     "tests.fixtures.keystone",
+    "tests.fixtures.webhook_receiver",
 ]

@@ -258,15 +258,6 @@ def rest(cli: CliSuite) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    server = HttpReceiver()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def new_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

@@ -90,15 +90,6 @@ def rest(trust_suite: TrustSuite) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    server = HttpReceiver()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def queue_name() -> str:
     return f"q-{uuid.uuid4().hex[:10]}"
 

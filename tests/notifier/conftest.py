@@ -16,7 +16,7 @@ import pytest
 
 from tests.fixtures.nats import start_nats
 from tests.fixtures.suite import ServiceProcess, Suite
-from tests.notifier.receivers import HttpReceiver, SmtpReceiver
+from tests.notifier.receivers import SmtpReceiver
 
 NOTIFIER_APP = "tidings.notifier.app:create_app"
 CLIENT_ID = "3381af922b9e11e3b19171861300734c"
@@ -73,15 +73,6 @@ def notifier_suite(
     finally:
         suite.stop()
         nats.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    server = HttpReceiver()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def new_project() -> str:

@@ -86,15 +86,6 @@ def test_without_a_gateway_id_the_api_makes_one_and_storage_logs_it(
     wait_for(lambda: bool(storage_records_with(ops, request_id)))
 
 
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    server = HttpReceiver()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def records_with(ops: OpsSuite, service: str, request_id: str) -> list[dict[str, Any]]:
     log = ops.log_path(ops.services[service])
     return [r for r in json_lines(log) if r["request_id"] == request_id]

@@ -60,15 +60,6 @@ def traced(tmp_path_factory: pytest.TempPathFactory, collector: OtlpReceiver) ->
         nats.stop()
 
 
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    server = HttpReceiver()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def one(spans: list[ReceivedSpan], service: str, name: str, trace_id: str) -> ReceivedSpan:
     found = [s for s in spans if (s.service, s.name, s.trace_id) == (service, name, trace_id)]
     assert len(found) == 1, [(s.service, s.name) for s in spans if s.trace_id == trace_id]
