@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any, cast
+
 import pytest
 import sqlalchemy as sa
 from pydantic import JsonValue
@@ -339,3 +342,38 @@ async def test_pop_takes_unclaimed_messages_oldest_first(driver: SqlDriver, proj
     assert [m.id for m in rest] == [ids[0], ids[4]]
     empty = await driver.message_pop(s.MessagePopRequest(project=project, queue="nope", count=3))
     assert empty.messages == []
+
+
+TRICKY_BODIES: list[JsonValue] = [
+    "tab\tnew line\nback\\slash \\N carriage\rreturn",
+    {"unicode": "ünïcødé ✓ 🚀", "nul-free": "\u0001\u001f", "quote": "\"'"},
+    ["\\.", "end of copy?\n\\.\n"],
+    None,
+    3.141592653589793,
+]
+
+
+async def test_a_big_group_commit_batch_stores_every_message_exactly(
+    make_driver: DriverFactory, project: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Many concurrent posts make one batch of more rows than PostgreSQL inserts by
+    executemany (it switches to COPY at 40): every body comes back as posted, each post's
+    messages contiguous and in order."""
+    driver = await make_driver()
+    posts: list[list[JsonValue]] = [
+        [{"post": p, "n": n, "tricky": TRICKY_BODIES[n % 5]} for n in range(10)] for p in range(12)
+    ]
+    replies = await asyncio.gather(*(post(driver, project, "big", bodies) for bodies in posts))
+    assert all(len(ids) == 10 for ids in replies)
+    # The batch went in whole: no fallback to one post at a time hid a failed COPY.
+    assert "retrying one by one" not in caplog.text
+    seen = [cast(dict[str, Any], m.body) for m in await list_all(driver, project, "big", page=20)]
+    assert len(seen) == 120
+    assert sorted((b["post"], b["n"]) for b in seen) == [
+        (p, n) for p in range(12) for n in range(10)
+    ]
+    assert all(b["tricky"] == TRICKY_BODIES[b["n"] % 5] for b in seen)
+    for first in range(0, 120, 10):  # one block of sequence numbers per post
+        block = seen[first : first + 10]
+        assert [b["n"] for b in block] == list(range(10))
+        assert len({b["post"] for b in block}) == 1

@@ -104,8 +104,6 @@ class MessageOps(UsageOps):
                         events.append(event)
             if usages:
                 await self._save_usages(run, usages.values())
-            if message_rows:
-                await run.executemany(INSERT_MESSAGES, message_rows)
             if events:
                 created = self.clock()
                 await run.executemany(
@@ -120,6 +118,8 @@ class MessageOps(UsageOps):
                         for e in events
                     ],
                 )
+            if message_rows:  # last: on PostgreSQL a big batch of rows goes by COPY
+                await run.insert_rows(INSERT_MESSAGES, messages, message_rows)
         metrics.MESSAGES_POSTED.inc(len(message_rows))
         if events and self.on_outbox_written is not None:
             self.on_outbox_written(events)

@@ -27,6 +27,14 @@ class StatementRunner(Protocol):
         """The statement once per row of parameters."""
         ...
 
+    async def insert_rows(
+        self, statement: sa.Executable, table: sa.Table, rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert rows into ``table``: ``statement`` is its INSERT with one ``p_<column>``
+        parameter per key of the rows. The last statement of a transaction: a runner may
+        insert them another way (COPY) that leaves no room for statements after it."""
+        ...
+
 
 class SqlAlchemyRunner:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -39,4 +47,9 @@ class SqlAlchemyRunner:
         return (await self._conn.execute(statement, params)).rowcount
 
     async def executemany(self, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
+        await self._conn.execute(statement, rows)
+
+    async def insert_rows(
+        self, statement: sa.Executable, table: sa.Table, rows: list[dict[str, Any]]
+    ) -> None:
         await self._conn.execute(statement, rows)
