@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import (
@@ -50,6 +51,12 @@ _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-
 _TRACESTATE = re.compile(r"^[\x20-\x7e]*$")
 _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
+
+# FastAPI (0.142 and newer) has telemetry of its own, on by default: it looks up the global
+# tracer, meter and logger providers on every request (environment reads included) and, once
+# configure_tracing installs a provider, would record a second server span beside ours. The
+# suite's spans, metrics (prometheus-client) and logs are its own, so every app turns it off.
+FASTAPI_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 # The exporters this build can run (OTEL_TRACES_EXPORTER); "none" or unset with no endpoint:
 # tracing off.

@@ -44,7 +44,7 @@ from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
 from tidings.common.subscription_trusts import SubscriptionTrusts
-from tidings.common.tracing import configure_tracing, shutdown_tracing
+from tidings.common.tracing import FASTAPI_TELEMETRY_OFF, configure_tracing, shutdown_tracing
 from tidings.common.trusts import TrustBroker
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         redirect_slashes=False,
         docs_url=None,
         redoc_url=None,
+        telemetry=FASTAPI_TELEMETRY_OFF,
     )
     app.state.settings = config
     app.state.authenticator = PolicyEnforced(

@@ -22,7 +22,7 @@ from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
 from tidings.common.subjects import EVENTS_PREFIX
-from tidings.common.tracing import configure_tracing, shutdown_tracing
+from tidings.common.tracing import FASTAPI_TELEMETRY_OFF, configure_tracing, shutdown_tracing
 from tidings.notifier.channels import MailChannel, WebhookChannel
 from tidings.notifier.consumer import EventConsumer
 from tidings.notifier.dispatcher import Dispatcher
@@ -112,7 +112,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             await connection.close()
             shutdown_tracing()  # exports the spans still queued
 
-    app = FastAPI(title="Tidings notifier", lifespan=lifespan)
+    app = FastAPI(title="Tidings notifier", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY_OFF)
     app.include_router(common_metrics.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -21,7 +21,7 @@ from tidings.common.logging import configure_logging
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import RpcServer
 from tidings.common.runtime import freeze_startup_heap
-from tidings.common.tracing import configure_tracing, shutdown_tracing
+from tidings.common.tracing import FASTAPI_TELEMETRY_OFF, configure_tracing, shutdown_tracing
 from tidings.storage.depth_metrics import DepthExporter
 from tidings.storage.drivers import SqlDriver, create_driver
 from tidings.storage.handlers import build_handlers
@@ -118,7 +118,7 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
             await driver.close()
             shutdown_tracing()  # exports the spans still queued
 
-    app = FastAPI(title="Tidings storage", lifespan=lifespan)
+    app = FastAPI(title="Tidings storage", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY_OFF)
     app.include_router(common_metrics.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -25,7 +25,7 @@ from tidings.common.policy import Policy
 from tidings.common.rpc import StorageClient
 from tidings.common.runtime import freeze_startup_heap
 from tidings.common.subscription_trusts import SubscriptionTrusts
-from tidings.common.tracing import configure_tracing, shutdown_tracing
+from tidings.common.tracing import FASTAPI_TELEMETRY_OFF, configure_tracing, shutdown_tracing
 from tidings.common.trusts import TrustBroker
 from tidings.websocket.auth import build_authenticator
 from tidings.websocket.dispatch import Dispatcher
@@ -67,7 +67,7 @@ def create_app(settings: WebsocketSettings | None = None) -> FastAPI:
             await connection.close()
             shutdown_tracing()  # exports the spans still queued
 
-    app = FastAPI(title="Tidings WebSocket API", lifespan=lifespan)
+    app = FastAPI(title="Tidings WebSocket API", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY_OFF)
     app.add_middleware(RawSendCapture)  # lets pushes skip the ASGI send chain (wire.py)
     app.include_router(common_metrics.router)
 
