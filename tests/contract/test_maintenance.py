@@ -57,6 +57,43 @@ async def test_each_post_writes_one_event(
     assert await driver.outbox_pending(100, None) == [pending[1]]
 
 
+async def test_the_next_post_batch_deletes_published_events_along(
+    make_driver: DriverFactory, fresh_database: str, project: str
+) -> None:
+    """Rows of events JetStream acked go in the next post's transaction, not in one of their own."""
+    driver = await make_driver(url=fresh_database)
+    await post(driver, project, "q", [1])
+    await post(driver, project, "q", [2])
+    first, second = await driver.outbox_pending(100, None)
+    driver.outbox_delete_later([first.event_id])
+    assert driver.published_waiting_since() is not None
+    await post(driver, project, "other", [3])
+    pending = await driver.outbox_pending(100, None)
+    assert [row.event_id for row in pending][:1] == [second.event_id] and len(pending) == 2
+    assert driver.published_waiting_since() is None
+    assert await driver.outbox_delete_published() == 0  # nothing was left for it
+
+
+async def test_published_events_outlive_a_post_batch_that_failed(
+    make_driver: DriverFactory, fresh_database: str, project: str
+) -> None:
+    """A batch that rolls back deletes nothing: its published events wait for the next delete."""
+    driver = await make_driver(url=fresh_database)
+    await post(driver, project, "q", [1])
+    (published,) = await driver.outbox_pending(100, None)
+    driver.outbox_delete_later([published.event_id])
+    async with driver.engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE messages RENAME TO messages_gone"))
+    with pytest.raises(Exception):  # noqa: B017 - whatever the database says, it must fail
+        await post(driver, project, "q", [2])
+    async with driver.engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE messages_gone RENAME TO messages"))
+    assert await driver.outbox_pending(100, None) == [published]
+    assert driver.published_waiting_since() is not None
+    assert await driver.outbox_delete_published() == 1
+    assert await driver.outbox_pending(100, None) == []
+
+
 async def test_messages_and_event_commit_together(
     make_driver: DriverFactory, fresh_database: str, project: str
 ) -> None:

@@ -2,10 +2,12 @@
 
 Posts write their events into the ``outbox`` table in the same transaction as the messages and
 hand the same events to this relay once committed. The relay publishes them with
-``Nats-Msg-Id`` = the event id, waits for the JetStream acks and then deletes the rows. A crash
-between commit and publish (or between publish and delete) leaves rows behind; the periodic
-straggler pass of any replica publishes rows older than ``retry_after`` again, and JetStream's
-duplicate window drops the copy if the first publish had landed.
+``Nats-Msg-Id`` = the event id, waits for the JetStream acks and then has the rows deleted: by
+the next post batch's transaction, or by a delete of its own when no post came within
+``DELETE_PUBLISHED_AFTER``. A crash between commit and publish (or between publish and delete)
+leaves rows behind; the periodic straggler pass of any replica publishes rows older than
+``retry_after`` again, and JetStream's duplicate window drops the copy if the first publish had
+landed.
 
 Events go out concurrently but are written to the connection in commit order, so one queue's
 events reach the stream in order; only a publish that fails and is retried later can land
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 
 from nats.aio.client import Client as NATS
@@ -27,13 +30,16 @@ from tidings.common.nats_connection import NatsConnection
 from tidings.common.subjects import EVENTS_PREFIX, EVENTS_STREAM
 from tidings.common.tasks import cancel_and_wait
 from tidings.storage import metrics
-from tidings.storage.drivers.maintenance import MaintenanceOps
-from tidings.storage.drivers.messages import OutboxEvent
+from tidings.storage.drivers.maintenance import MaintenanceOps, OutboxEvent
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
 PUBLISH_TIMEOUT = 5.0
+# Seconds the rows of published events wait for a post batch to delete them along (under load
+# the next batch comes within milliseconds); far below any straggler ``retry_after``, so they
+# are not published again meanwhile.
+DELETE_PUBLISHED_AFTER = 0.5
 
 
 async def ensure_events_stream(client: NATS, duplicate_window: float) -> None:
@@ -88,17 +94,20 @@ class OutboxRelay:
     async def flush(self) -> None:
         """Publish everything this replica committed and everything left in the table."""
         await self._publish_fresh()
+        await self._driver.outbox_delete_published()
         await self.publish_pending()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            wait = max(0.0, self._next_straggler_pass - loop.time())
+            wait = max(0.0, min(self._next_straggler_pass - loop.time(), self._delete_in()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), wait)
             self._wakeup.clear()
             try:
                 await self._publish_fresh()
+                if self._delete_in() <= 0:  # no post batch took them along
+                    await self._driver.outbox_delete_published()
                 # Timed, not only when idle: under steady load a crashed replica's rows must
                 # still go out within about ``retry_after``.
                 if loop.time() >= self._next_straggler_pass:
@@ -107,12 +116,24 @@ class OutboxRelay:
             except Exception:  # the relay must outlive any outage; the rows wait in the table
                 log.exception("outbox relay pass failed")
 
+    def _delete_in(self) -> float:
+        """Seconds until published rows no post batch took along get a delete of their own."""
+        since = self._driver.published_waiting_since()
+        if since is None:
+            return float("inf")
+        return since + DELETE_PUBLISHED_AFTER - time.monotonic()
+
     async def _publish_fresh(self) -> None:
         # Events whose publish fails stay in the table for the straggler pass; keeping them
         # in memory too would only publish them twice.
         while self._fresh:
             events, self._fresh = self._fresh[:BATCH], self._fresh[BATCH:]
-            await self._publish_and_forget(events)
+            client = self._connection.client
+            if client is None:
+                return
+            acked = await self._publish(client, events)
+            self._driver.outbox_delete_later(acked)
+            metrics.OUTBOX_PUBLISHED.inc(len(acked))
 
     async def publish_pending(self, created_before: float | None = None) -> int:
         """Publish rows from the table in batches until none is left; return how many went."""

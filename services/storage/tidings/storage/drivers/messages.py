@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from tidings.storage import metrics
 from tidings.storage.batcher import GroupCommitter
 from tidings.storage.codec import checksum
 from tidings.storage.drivers.base import is_id
+from tidings.storage.drivers.maintenance import MaintenanceOps, OutboxEvent
 from tidings.storage.drivers.queue_info import QueueInfo
 from tidings.storage.drivers.runner import StatementRunner
 from tidings.storage.drivers.statements import (
@@ -44,16 +44,7 @@ CLAIMED = "This message is claimed; it cannot be deleted without a valid claim I
 _Post = tuple[s.MessagePostRequest, str, tracing.TraceHeaders | None]
 
 
-@dataclass(frozen=True)
-class OutboxEvent:
-    """An event row as the relay needs it: written in the post's transaction, keyed by id."""
-
-    event_id: str
-    subject: str
-    payload: str
-
-
-class MessageOps(UsageOps):
+class MessageOps(MaintenanceOps, UsageOps):
     # Each post travels with the request id and trace context of its caller: the committing
     # worker runs in a context of its own.
     _post_committer: GroupCommitter[_Post, s.MessagePostReply]
@@ -86,7 +77,7 @@ class MessageOps(UsageOps):
             by_queue.setdefault((req.project, req.queue), []).append(index)
         message_rows: list[dict[str, Any]] = []
         events: list[OutboxEvent] = []
-        async with self._batch("message.post") as run:
+        async with self._batch_deleting_published("message.post") as run:
             # With quotas, the projects' usage rows are locked first (see drivers.usage); without,
             # no statement is added.
             usages: dict[str, Usage] = {}

@@ -193,6 +193,10 @@ class PipelinedTransaction:
         await self._pipeline.sync()  # the row count is known once the result is in
         return cursor.rowcount
 
+    async def send(self, statement: sa.Executable, params: dict[str, Any]) -> None:
+        text, params = self._executor.compiled(statement, params)
+        await self._conn.execute(text, params, prepare=True)  # queued: no sync
+
     async def executemany(self, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
         text, _ = self._executor.compiled(statement, {})
         async with self._conn.cursor() as cursor:

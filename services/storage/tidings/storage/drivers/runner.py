@@ -23,6 +23,11 @@ class StatementRunner(Protocol):
         """How many rows the statement affected."""
         ...
 
+    async def send(self, statement: sa.Executable, params: dict[str, Any]) -> None:
+        """Run the statement without waiting for its outcome where the runner can (a pipeline
+        sends it with the next statement); a failure surfaces by the commit at the latest."""
+        ...
+
     async def executemany(self, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
         """The statement once per row of parameters."""
         ...
@@ -45,6 +50,9 @@ class SqlAlchemyRunner:
 
     async def execute(self, statement: sa.Executable, params: dict[str, Any]) -> int:
         return (await self._conn.execute(statement, params)).rowcount
+
+    async def send(self, statement: sa.Executable, params: dict[str, Any]) -> None:
+        await self._conn.execute(statement, params)
 
     async def executemany(self, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
         await self._conn.execute(statement, rows)

@@ -26,8 +26,7 @@ from tidings.common.events import SUBSCRIPTION_CHANGED, SubscriptionChange, Subs
 from tidings.common.logging import request_id_var
 from tidings.common.subjects import event_subject
 from tidings.storage.drivers.base import is_id, marker_before_nul
-from tidings.storage.drivers.maintenance import MaintenanceOps
-from tidings.storage.drivers.messages import OutboxEvent
+from tidings.storage.drivers.maintenance import MaintenanceOps, OutboxEvent
 from tidings.storage.drivers.runner import SqlAlchemyRunner
 from tidings.storage.drivers.usage import UsageOps
 from tidings.storage.ids import new_id
