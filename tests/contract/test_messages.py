@@ -377,3 +377,31 @@ async def test_a_big_group_commit_batch_stores_every_message_exactly(
         block = seen[first : first + 10]
         assert [b["n"] for b in block] == list(range(10))
         assert len({b["post"] for b in block}) == 1
+
+
+async def test_a_batch_over_several_queues_new_and_old_numbers_each_queue(
+    make_driver: DriverFactory, project: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One batch bumps the sequences of all its queues at once (PostgreSQL); a queue that does
+    not exist yet makes it run again queue by queue. Either way every post lands, each queue
+    numbered on from where it was, without a gap."""
+    driver = await make_driver()
+    for name in ("old-a", "old-c"):
+        await post(driver, project, name, ["before"])
+    names = ["old-a", "new-b", "old-c", "new-d"] * 3
+    replies = await asyncio.gather(
+        *(post(driver, project, name, [f"{name}-{i}-{n}" for n in range(3)]) for i, name in
+          enumerate(names))
+    )  # fmt: skip
+    assert all(len(ids) == 3 for ids in replies)
+    assert "retrying one by one" not in caplog.text
+    for name in set(names):
+        listed = await list_all(driver, project, name, page=20)
+        bodies = [m.body for m in listed]
+        assert len(bodies) == (10 if name.startswith("old") else 9)
+        for first in range(len(bodies) % 3, len(bodies), 3):  # each post's block contiguous
+            block = cast(list[str], bodies[first : first + 3])
+            assert [b.rsplit("-", 1)[1] for b in block] == ["0", "1", "2"]
+    # The new queues exist now: a batch over all four goes through with the bumps at once.
+    again = await asyncio.gather(*(post(driver, project, name, ["x"]) for name in names[:4]))
+    assert all(len(ids) == 1 for ids in again)

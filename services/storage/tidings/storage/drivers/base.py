@@ -54,6 +54,9 @@ class SqlBase:
     # Whether the read engine runs in autocommit, so that one self-contained statement can
     # run there as its own transaction (see :meth:`_statement`).
     autocommit_reads: bool = False
+    # Whether the batch runner pipelines statements (sends several before waiting): then a
+    # post batch sends the sequence bumps of all its queues at once.
+    pipelined_batches: bool = False
 
     def __init__(self, url: str, settings: StorageSettings, *, clock: Clock = time.time) -> None:
         self.url = url

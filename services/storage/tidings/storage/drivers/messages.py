@@ -44,6 +44,10 @@ CLAIMED = "This message is claimed; it cannot be deleted without a valid claim I
 _Post = tuple[s.MessagePostRequest, str, tracing.TraceHeaders | None]
 
 
+class _NewQueue(Exception):
+    """A batch posts to a queue that does not exist yet (see MessageOps._post_batch)."""
+
+
 class MessageOps(MaintenanceOps, UsageOps):
     # Each post travels with the request id and trace context of its caller: the committing
     # worker runs in a context of its own.
@@ -66,10 +70,24 @@ class MessageOps(MaintenanceOps, UsageOps):
     async def _post_batch(self, posts: Sequence[_Post]) -> list[s.MessagePostReply | TidingsError]:
         """Every post of a batch in one transaction, with a fixed number of statements.
 
-        One sequence bump per queue, then one insert of all messages and one of all events,
-        whatever the number of requests: the statement count, not the row count, is what
-        costs here.
+        One sequence bump per queue, all sent at once, then one insert of all messages and one
+        of all events, whatever the number of requests: the statement count, and above all the
+        round trips, not the row count, are what cost here.
         """
+        if not self.pipelined_batches:
+            return await self._post_batch_once(posts, bump_at_once=False)
+        try:
+            return await self._post_batch_once(posts, bump_at_once=True)
+        except _NewQueue:
+            # A queue's first post. The bumps sent at once hold the locks of every queue after
+            # it; creating it now could deadlock with a replica that saw it created meanwhile
+            # and locked it in its place in the order. Rolled back, the batch runs again
+            # bumping (or creating) one queue after the other, in order.
+            return await self._post_batch_once(posts, bump_at_once=False)
+
+    async def _post_batch_once(
+        self, posts: Sequence[_Post], *, bump_at_once: bool
+    ) -> list[s.MessagePostReply | TidingsError]:
         requests = [post[0] for post in posts]
         outcomes: list[s.MessagePostReply | TidingsError | None] = [None] * len(requests)
         by_queue: dict[tuple[str, str], list[int]] = {}
@@ -84,10 +102,26 @@ class MessageOps(MaintenanceOps, UsageOps):
             if self.quotas.enabled:
                 usages = await self._lock_usages(run, (project for project, _ in by_queue))
             # Lock queue rows in one global order, so concurrent batches cannot deadlock.
-            for project, name in sorted(by_queue):
+            # Bumping last_seq takes the queue row lock until commit, so posts to one queue
+            # commit in sequence order and a reader paging by marker never skips a later one.
+            order = sorted(by_queue)
+            bumps = [
+                {
+                    "p_project": project,
+                    "p_queue": name,
+                    "p_count": sum(len(requests[i].messages) for i in by_queue[(project, name)]),
+                }
+                for project, name in order
+            ]
+            bumped: list[Sequence[Any] | None] = [None] * len(order)
+            if bump_at_once:
+                bumped = list(await run.fetch_each(BUMP_SEQUENCE, bumps))
+                if not all(bumped):
+                    raise _NewQueue
+            for (project, name), bump, found in zip(order, bumps, bumped, strict=True):
                 batch = [posts[i] for i in by_queue[(project, name)]]
                 results = await self._post_to_queue(
-                    run, project, name, batch, message_rows, usages.get(project)
+                    run, bump, found, batch, message_rows, usages.get(project)
                 )
                 for index, (result, event) in zip(by_queue[(project, name)], results, strict=True):
                     outcomes[index] = result
@@ -119,26 +153,30 @@ class MessageOps(MaintenanceOps, UsageOps):
     async def _post_to_queue(
         self,
         run: StatementRunner,
-        project: str,
-        name: str,
+        bump: dict[str, Any],
+        found: Sequence[Any] | None,
         batch: list[_Post],
         message_rows: list[dict[str, Any]],
         usage: Usage | None = None,
     ) -> list[tuple[s.MessagePostReply | TidingsError, OutboxEvent | None]]:
         """Number the messages of one queue's posts and add their rows to ``message_rows``.
 
-        ``usage``: the project's locked usage row when a quota applies to it.
+        ``bump``: the BUMP_SEQUENCE parameters of the queue; ``found``: what that bump
+        returned, if it was sent already. ``usage``: the project's locked usage row when a
+        quota applies to it.
         """
-        total = sum(len(post[0].messages) for post in batch)
-        # Bumping last_seq takes the queue row lock until commit, so posts to one queue commit
-        # in sequence order and a reader paging by marker can never skip a later-visible one.
-        bump = {"p_project": project, "p_queue": name, "p_count": total}
-        found = await run.fetch(BUMP_SEQUENCE, bump)
+        total = int(bump["p_count"])
+        if found is None:
+            found = await run.fetch(BUMP_SEQUENCE, bump)
         if not found:  # lazy queue: posting creates it (spec 2.5)
             refusal = await self._admit_new_queue(run, usage) if usage is not None else None
             if refusal is not None:
                 return [(refusal, None) for _ in batch]
-            created = {"p_project": project, "p_queue": name, "p_metadata": "{}"}
+            created = {
+                "p_project": bump["p_project"],
+                "p_queue": bump["p_queue"],
+                "p_metadata": "{}",
+            }
             await run.fetch(
                 self._create_queue_unless_present, created | {"p_created": self.clock()}
             )

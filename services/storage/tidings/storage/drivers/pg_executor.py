@@ -187,6 +187,15 @@ class PipelinedTransaction:
         cursor = await self._conn.execute(text, params, prepare=True)
         return await cursor.fetchall()  # waits for this result: the pipeline syncs here
 
+    async def fetch_each(
+        self, statement: sa.Executable, params: list[dict[str, Any]]
+    ) -> list[Sequence[Any]]:
+        cursors = []
+        for each in params:
+            text, values = self._executor.compiled(statement, each)
+            cursors.append(await self._conn.execute(text, values, prepare=True))
+        return [await cursor.fetchall() for cursor in cursors]  # the first one syncs
+
     async def execute(self, statement: sa.Executable, params: dict[str, Any]) -> int:
         text, params = self._executor.compiled(statement, params)
         cursor = await self._conn.execute(text, params, prepare=True)

@@ -21,6 +21,7 @@ from tidings.storage.tables import queues
 class PostgresDriver(SqlDriver):
     dialect = "postgresql"
     autocommit_reads = True
+    pipelined_batches = True
     claims_in_one_statement = True
 
     def _create_engines(self) -> tuple[AsyncEngine, AsyncEngine]:

@@ -19,6 +19,13 @@ class StatementRunner(Protocol):
         """The rows the statement returns."""
         ...
 
+    async def fetch_each(
+        self, statement: sa.Executable, params: list[dict[str, Any]]
+    ) -> list[Sequence[Any]]:
+        """The rows of the statement run once per set of parameters, in order; a pipelining
+        runner sends them all before it waits for the first result (one round trip)."""
+        ...
+
     async def execute(self, statement: sa.Executable, params: dict[str, Any]) -> int:
         """How many rows the statement affected."""
         ...
@@ -47,6 +54,11 @@ class SqlAlchemyRunner:
 
     async def fetch(self, statement: sa.Executable, params: dict[str, Any]) -> Sequence[Any]:
         return (await self._conn.execute(statement, params)).all()
+
+    async def fetch_each(
+        self, statement: sa.Executable, params: list[dict[str, Any]]
+    ) -> list[Sequence[Any]]:
+        return [(await self._conn.execute(statement, each)).all() for each in params]
 
     async def execute(self, statement: sa.Executable, params: dict[str, Any]) -> int:
         return (await self._conn.execute(statement, params)).rowcount
