@@ -36,7 +36,7 @@ from tidings.common.events import (
 from tidings.common.logging import request_id_var
 from tidings.common.nats_connection import NatsConnection
 from tidings.common.rpc import StorageClient
-from tidings.common.subjects import EVENTS_PREFIX, EVENTS_STREAM
+from tidings.common.subjects import EVENTS_PREFIX, EVENTS_STREAM, decode_token
 from tidings.notifier import metrics
 from tidings.notifier.confirmation import (
     SUBSCRIBE,
@@ -223,6 +223,9 @@ class EventConsumer:
         kind = msg.subject.rsplit(".", 1)[-1]
         try:
             if kind == MESSAGES_POSTED:
+                if not await self._has_subscriptions(msg.subject):
+                    await msg.ack()  # nobody listens: the event (bodies and all) stays unparsed
+                    return
                 work = await self._deliver_posted(MessagesPostedEvent.model_validate_json(msg.data))
             elif kind == SUBSCRIPTION_CHANGED:
                 work = await self._subscription_changed(
@@ -248,6 +251,17 @@ class EventConsumer:
             log.exception("handling the event on %s failed", msg.subject)
             with contextlib.suppress(Exception):
                 await msg.nak(delay=RETRY_LATER * 5)
+
+    async def _has_subscriptions(self, subject: str) -> bool:
+        """Whether the queue named by an event's subject has any subscription (cached).
+
+        Most queues have none: their events are acknowledged from the subject alone, without
+        decoding the messages they carry."""
+        tokens = subject[len(EVENTS_PREFIX) + 1 :].split(".")
+        if len(tokens) != 3:  # not ours: let the full path judge (and drop) it
+            return True
+        project, queue = decode_token(tokens[0]), decode_token(tokens[1])
+        return bool((await self._targets.get(project, queue)).subscriptions)
 
     async def _deliver_posted(self, event: MessagesPostedEvent) -> EventWork | None:
         # The post's request id follows its deliveries: this task's logs and storage calls,
