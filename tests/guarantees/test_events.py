@@ -12,17 +12,22 @@ import asyncio
 import time
 from collections import Counter
 
+import httpx
 import nats
 import pytest
+import sqlalchemy as sa
 from nats.js.api import DeliverPolicy
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.fixtures.suite import SuiteFactory
 from tests.guarantees.load import assert_acknowledged_stored, post_load
 from tidings.common.events import MessagesPostedEvent
 from tidings.common.subjects import EVENTS_STREAM, queue_events_filter
+from tidings.storage.tables import outbox
 
 pytestmark = pytest.mark.slow
 
+HEADERS = {"Client-ID": "0b3b1f5e-5a7e-4d4c-9a43-2f1d7c5e8a10", "X-Project-ID": "events"}
 SETTLE = 30.0  # seconds the relays may take to publish what the killed replica left
 
 
@@ -86,3 +91,37 @@ async def test_each_committed_post_yields_its_event_once(suite_factory: SuiteFac
     assert not duplicated, f"{len(duplicated)} messages published twice"
     assert len({event.event_id for event in events}) == len(events)
     assert all(event.project == project and event.queue == queue for event in events)
+    # Published rows leave the outbox: with a later post batch, or deleted by the relay itself
+    # once the posts stopped.
+    assert suite.database_url is not None
+    assert await outbox_rows_once_settled(suite.database_url, within=10.0) == 0
+
+
+async def test_published_rows_leave_the_outbox_when_posts_stop(
+    suite_factory: SuiteFactory,
+) -> None:
+    """The last batch's rows have no later batch to take them along: the relay deletes them
+    itself, long before a straggler pass (an hour away here) would publish them again."""
+    suite = suite_factory(database="postgresql", env={"TIDINGS_OUTBOX_RETRY_AFTER": "3600"})
+    assert suite.database_url is not None
+    async with httpx.AsyncClient(base_url=suite.api_url, headers=HEADERS) as client:
+        for batch in range(3):
+            posted = await client.post(
+                "/v2/queues/quiet/messages", json={"messages": [{"body": batch, "ttl": 60}]}
+            )
+            assert posted.status_code == 201, posted.text
+    assert await outbox_rows_once_settled(suite.database_url, within=5.0) == 0
+
+
+async def outbox_rows_once_settled(database_url: str, within: float) -> int:
+    engine = create_async_engine(database_url)
+    deadline = time.monotonic() + within
+    try:
+        while True:
+            async with engine.connect() as conn:
+                left = int(await conn.scalar(sa.select(sa.func.count()).select_from(outbox)) or 0)
+            if left == 0 or time.monotonic() > deadline:
+                return left
+            await asyncio.sleep(0.25)
+    finally:
+        await engine.dispose()
