@@ -405,3 +405,12 @@ async def test_a_batch_over_several_queues_new_and_old_numbers_each_queue(
     # The new queues exist now: a batch over all four goes through with the bumps at once.
     again = await asyncio.gather(*(post(driver, project, name, ["x"]) for name in names[:4]))
     assert all(len(ids) == 1 for ids in again)
+    # A queue deleted since this replica last posted to it: the batch meets it missing, rolls
+    # back and goes queue by queue, creating it afresh.
+    await driver.queue_delete(s.QueueScoped(project=project, queue="old-a"))
+    revived = await asyncio.gather(
+        *(post(driver, project, name, [f"{name}-revived"]) for name in ("old-a", "old-c"))
+    )
+    assert all(len(ids) == 1 for ids in revived)
+    assert [m.body for m in await list_all(driver, project, "old-a")] == ["old-a-revived"]
+    assert len(await list_all(driver, project, "old-c", page=20)) == 12

@@ -44,6 +44,9 @@ CLAIMED = "This message is claimed; it cannot be deleted without a valid claim I
 _Post = tuple[s.MessagePostRequest, str, tracing.TraceHeaders | None]
 
 
+KNOWN_QUEUES_LIMIT = 10_000
+
+
 class _NewQueue(Exception):
     """A batch posts to a queue that does not exist yet (see MessageOps._post_batch)."""
 
@@ -55,6 +58,16 @@ class MessageOps(MaintenanceOps, UsageOps):
     # Called after a commit that wrote outbox rows with those rows, so the relay publishes
     # them at once without reading them back.
     on_outbox_written: Callable[[list[OutboxEvent]], None] | None = None
+
+    # Queues this replica posted to, a hint: a batch whose queues are all in it sends their
+    # sequence bumps at once; one with a queue not in it (most likely a queue's first post) goes
+    # queue by queue straight away rather than after a try that rolls back. Bounded: emptied
+    # when full. A queue deleted since costs its next batch the rolled-back try.
+    _queues_posted_to: set[tuple[str, str]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._queues_posted_to = set()
 
     def _make_post_committer(self, workers: int) -> None:
         self._post_committer = GroupCommitter(
@@ -74,16 +87,23 @@ class MessageOps(MaintenanceOps, UsageOps):
         of all events, whatever the number of requests: the statement count, and above all the
         round trips, not the row count, are what cost here.
         """
-        if not self.pipelined_batches:
-            return await self._post_batch_once(posts, bump_at_once=False)
-        try:
-            return await self._post_batch_once(posts, bump_at_once=True)
-        except _NewQueue:
-            # A queue's first post. The bumps sent at once hold the locks of every queue after
-            # it; creating it now could deadlock with a replica that saw it created meanwhile
-            # and locked it in its place in the order. Rolled back, the batch runs again
-            # bumping (or creating) one queue after the other, in order.
-            return await self._post_batch_once(posts, bump_at_once=False)
+        queues = {(post[0].project, post[0].queue) for post in posts}
+        if not self.pipelined_batches or not queues <= self._queues_posted_to:
+            outcomes = await self._post_batch_once(posts, bump_at_once=False)
+        else:
+            try:
+                outcomes = await self._post_batch_once(posts, bump_at_once=True)
+            except _NewQueue:
+                # A queue's first post, or one deleted since. The bumps sent at once hold the
+                # locks of every queue after it; creating it now could deadlock with a replica
+                # that saw it created meanwhile and locked it in its place in the order.
+                # Rolled back, the batch runs again bumping (or creating) one queue after the
+                # other, in order.
+                outcomes = await self._post_batch_once(posts, bump_at_once=False)
+        if len(self._queues_posted_to) + len(queues) > KNOWN_QUEUES_LIMIT:
+            self._queues_posted_to.clear()
+        self._queues_posted_to |= queues
+        return outcomes
 
     async def _post_batch_once(
         self, posts: Sequence[_Post], *, bump_at_once: bool
