@@ -60,6 +60,24 @@ async def test_replicas_migrating_at_once_on_postgresql(postgres_server: Postgre
     ]
 
 
+async def test_one_process_migrating_two_databases_at_once(
+    postgres_server: PostgresServer,
+) -> None:
+    """Pools: a storage replica may migrate a new pool while its refresh task migrates another.
+    Alembic keeps its migration context in module globals, and advisory locks are per
+    database: without the process's own lock the two upgrades overwrite each other's context."""
+    urls = [postgres_server.create_database(name) for name in ("twin_a", "twin_b", "twin_c")]
+    engines = [create_async_engine(url) for url in urls]
+    try:
+        await asyncio.gather(*(upgrade(engine) for engine in engines))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    for url in urls:
+        names, revision = await tables_and_revision(url)
+        assert set(metadata.tables) | {"alembic_version"} == names and revision == "0006"
+
+
 def test_cli_upgrades_the_configured_database(tmp_path: Path) -> None:
     database = tmp_path / "cli.db"
     environment = {**os.environ, "TIDINGS_DATABASE_URL": f"sqlite:///{database}"}

@@ -3,7 +3,8 @@
 ``python -m tidings.storage.migrate [revision]`` upgrades the database of
 ``TIDINGS_DATABASE_URL`` to ``revision`` (default ``head``). Replicas starting together are
 safe: on PostgreSQL the upgrade runs under a transaction-scoped advisory lock (and DDL is
-transactional), on SQLite under the database write lock taken by BEGIN IMMEDIATE.
+transactional), on SQLite under the database write lock taken by BEGIN IMMEDIATE; within one
+process, upgrades (of different pool databases) run one after the other.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import weakref
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,8 +43,25 @@ def _upgrade_sync(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
+# Alembic keeps the running migration's context in module globals (``alembic.context``,
+# ``alembic.op``), and advisory locks only order upgrades of the same database: a replica that
+# migrates a pool added by a request while its refresh task migrates another would have the
+# two overwrite each other's context. One upgrade at a time per event loop, then.
+_UPGRADE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _upgrade_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _UPGRADE_LOCKS.get(loop)
+    if lock is None:
+        lock = _UPGRADE_LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    async with engine.begin() as conn:
+    async with _upgrade_lock(), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(
                 sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
