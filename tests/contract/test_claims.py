@@ -9,6 +9,7 @@ from tests.contract.helpers import claim, list_all, post
 from tidings.common import schemas as s
 from tidings.common.errors import NotFound
 from tidings.storage.drivers import SqlDriver
+from tidings.storage.drivers.queue_heads import UNKNOWN, QueueHead, QueueHeads
 
 
 async def claim_get(
@@ -182,3 +183,66 @@ async def test_claim_count_stays_zero_without_dead_lettering(
         held = await claim(driver, project, "q", ttl=60)
         assert held.messages[0].claim_count == 0
         clock.advance(61)
+
+
+# The bound of a queue's head (drivers/queue_heads.py): the one-statement claims (PostgreSQL)
+# start their scan at the first row the previous claim saw; SQLite scans from the start.
+
+
+async def consume(driver: SqlDriver, project: str, queue: str, limit: int) -> list[str]:
+    """Claim up to ``limit`` messages and delete them, as a worker does; their ids."""
+    held = await claim(driver, project, queue, limit=limit)
+    ids = [m.id for m in held.messages]
+    await driver.message_delete_many(
+        s.MessageDeleteManyRequest(project=project, queue=queue, message_ids=ids)
+    )
+    return ids
+
+
+async def test_claims_learn_where_the_queue_starts(driver: SqlDriver, project: str) -> None:
+    ids = await post(driver, project, "q", list(range(5)))
+    assert await consume(driver, project, "q", 2) == ids[:2]
+    assert await consume(driver, project, "q", 1) == ids[2:3]
+    held = await claim(driver, project, "q", limit=1)
+    assert [m.id for m in held.messages] == ids[3:4]
+    if driver.claims_in_one_statement:
+        # The last claim saw the fourth message first: nothing below it is left.
+        assert driver.queue_heads.get(project, "q").seq == 4
+    assert [m.id for m in (await claim(driver, project, "q")).messages] == ids[4:]
+
+
+async def test_a_claim_expiring_below_later_claims_is_claimed_again(
+    driver: SqlDriver, project: str, clock: ManualClock
+) -> None:
+    ids = await post(driver, project, "q", ["a", "b", "c"])
+    short = await claim(driver, project, "q", ttl=60, limit=1)
+    long = await claim(driver, project, "q", ttl=600, limit=1)
+    assert [m.id for m in short.messages + long.messages] == ids[:2]
+    clock.advance(60)
+    # The bound is the first row that exists, claimed or not, not the first one claimed.
+    assert [m.id for m in (await claim(driver, project, "q")).messages] == [ids[0], ids[2]]
+
+
+async def test_a_queue_created_again_is_claimed_from_its_start(
+    driver: SqlDriver, project: str
+) -> None:
+    await post(driver, project, "q", list(range(6)))
+    for _ in range(3):
+        await consume(driver, project, "q", 2)  # the bound moves up to the sixth message
+    await driver.queue_delete(s.QueueScoped(project=project, queue="q"))
+    ids = await post(driver, project, "q", ["x", "y"])  # numbered from 1 again
+    assert [m.id for m in (await claim(driver, project, "q")).messages] == ids
+
+
+def test_a_queue_head_bound_only_moves_up_and_stays_bounded() -> None:
+    heads = QueueHeads(limit=2)
+    heads.learn("p", "q", queue_id=7, seq=10)
+    heads.learn("p", "q", queue_id=7, seq=4)  # an older statement answering late
+    heads.learn("p", "q", queue_id=7, seq=None)  # saw no row: teaches nothing
+    assert heads.get("p", "q") == QueueHead(queue_id=7, seq=10)
+    heads.learn("p", "q", queue_id=8, seq=2)  # the queue was created again
+    assert heads.get("p", "q") == QueueHead(queue_id=8, seq=2)
+    heads.learn("p", "r", queue_id=9, seq=1)
+    heads.learn("p", "s", queue_id=10, seq=1)  # a third queue: full, so forget the others
+    assert heads.get("p", "q") == UNKNOWN
+    assert heads.get("p", "s") == QueueHead(queue_id=10, seq=1)

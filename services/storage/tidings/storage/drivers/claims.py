@@ -12,6 +12,7 @@ from tidings.common import schemas as s
 from tidings.common.errors import NotFound
 from tidings.storage import metrics
 from tidings.storage.drivers.base import SqlBase, is_id
+from tidings.storage.drivers.queue_heads import QueueHeads
 from tidings.storage.drivers.queue_info import QueueInfo
 from tidings.storage.drivers.statements import (
     DEAD_LETTER_MARK,
@@ -28,6 +29,12 @@ class ClaimOps(SqlBase):
     # Whether the database runs data-modifying CTEs (PostgreSQL), so that a claim can be made
     # by one autocommit statement.
     claims_in_one_statement = False
+    # Where each queue's oldest row may be, learnt by the one-statement claims.
+    queue_heads: QueueHeads
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue_heads = QueueHeads()
 
     async def claim_create(self, req: s.ClaimCreateRequest) -> s.ClaimCreateReply:
         if self.claims_in_one_statement:
@@ -66,6 +73,7 @@ class ClaimOps(SqlBase):
         """
         now = self.clock()
         claim_id = new_id()
+        head = self.queue_heads.get(req.project, req.queue)
         params = {
             "p_project": req.project,
             "p_queue": req.queue,
@@ -75,10 +83,14 @@ class ClaimOps(SqlBase):
             "p_ttl": req.ttl,
             "p_grace": req.grace,
             "p_claim_expires": now + req.ttl,
+            "p_head_queue_id": head.queue_id,
+            "p_head_seq": head.seq,
         }
         rows = await self._fetch("claim.create", claim_in_one_statement(), params, write=True)
         if not rows:  # no such queue
             return s.ClaimCreateReply(claim_id=None, messages=[])
+        if rows[0].head_queue_id is not None:
+            self.queue_heads.learn(req.project, req.queue, rows[0].head_queue_id, rows[0].head_seq)
         if rows[0].id is None:
             if DEAD_LETTER_MARK in rows[0].metadata:
                 return None

@@ -158,9 +158,11 @@ def message_page(
 def claim_in_one_statement() -> sa.Select[Any]:
     """Find the queue, pick, hold and record a claim: one statement (PostgreSQL's DML CTEs).
 
-    Parameters: ``p_claim_id``, ``p_ttl``, ``p_grace``, ``p_claim_expires``. Answers the queue's
-    metadata joined to the held messages; no row: no such queue; one row without a message:
-    nothing to claim, or a queue that may dead-letter (its metadata holds
+    Parameters: ``p_claim_id``, ``p_ttl``, ``p_grace``, ``p_claim_expires``, and the bound of
+    the queue's head (see :mod:`queue_heads`): ``p_head_queue_id``, ``p_head_seq``. Answers the
+    queue's metadata, its id and the sequence number of its first row (``head_queue_id``,
+    ``head_seq``: the next bound) joined to the held messages; no row: no such queue; one row
+    without a message: nothing to claim, or a queue that may dead-letter (its metadata holds
     :data:`DEAD_LETTER_MARK`), which this statement leaves alone.
     """
     claim_id = sa.bindparam("p_claim_id", type_=sa.String())
@@ -173,10 +175,27 @@ def claim_in_one_statement() -> sa.Select[Any]:
         .where(_named, sa.not_(queues.c.metadata.contains(DEAD_LETTER_MARK, autoescape=True)))
         .scalar_subquery()
     )
+    # The bound applies to the queue it was learned on only (a queue created again under the
+    # same name starts over); as a value known before the scan it becomes an index condition.
+    head_bound = sa.case(
+        (
+            claimable_queue == sa.bindparam("p_head_queue_id", type_=sa.BigInteger()),
+            sa.bindparam("p_head_seq", type_=sa.BigInteger()),
+        ),
+        else_=sa.literal(0, sa.BigInteger()),
+    )
+    head = (
+        sa.select(messages.c.seq)
+        .where(messages.c.queue_id == claimable_queue, messages.c.seq >= head_bound)
+        .order_by(messages.c.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
     picked = (
         sa.select(messages.c.id)
         .where(
             messages.c.queue_id == claimable_queue,
+            messages.c.seq >= head_bound,
             alive(_now),
             messages.c.visible_at <= _now,
             unclaimed(_now),
@@ -199,7 +218,12 @@ def claim_in_one_statement() -> sa.Select[Any]:
         ),
     )
     return (
-        sa.select(queue.c.metadata, held)
+        sa.select(
+            queue.c.metadata,
+            claimable_queue.label("head_queue_id"),
+            head.label("head_seq"),
+            held,
+        )
         .select_from(queue.outerjoin(held, sa.true()))
         .add_cte(recorded.cte("recorded"))
     )
