@@ -46,7 +46,13 @@ messages = sa.Table(
     sa.Column("claim_count", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("queue_id", "seq", name="uq_messages_queue_seq"),
     sa.Index("ix_messages_expires", "expires"),
-    sa.Index("ix_messages_claim_id", "claim_id"),
+    # Claimed rows only (migration 0007): a post writes no entry for its unclaimed messages.
+    sa.Index(
+        "ix_messages_claimed",
+        "claim_id",
+        postgresql_where=sa.text("claim_id IS NOT NULL"),
+        sqlite_where=sa.text("claim_id IS NOT NULL"),
+    ),
 )
 
 claims = sa.Table(
