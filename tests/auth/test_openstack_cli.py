@@ -137,6 +137,9 @@ class CliSuite:
             OS_REGION_NAME=self.region,  # the catalog's messaging endpoint of this suite
             OS_QUEUES_API_VERSION="2",
             OS_MESSAGE_CLIENT_ID=CLIENT_ID,  # message post/list refuse to run without one
+            # A session's stderr is its failure signal: Python's warnings (a dependency's
+            # deprecation notice) must not read as a failed command.
+            PYTHONWARNINGS="ignore",
         )
         return env
 
