@@ -148,3 +148,18 @@ async def test_the_event_names_the_request_that_posted(
         for row in await driver.outbox_pending(100, None)
     ]
     assert [event.request_id for event in events] == ["req-traced", None]
+
+
+async def test_sweeper_removes_the_longest_expired_first(
+    make_driver: DriverFactory, fresh_database: str, project: str, clock: ManualClock
+) -> None:
+    """Oldest first: the batch walks the expiry index (see sweep_expired)."""
+    driver = await make_driver(url=fresh_database)
+    for ttl in (300, 200, 100, 7200):  # stored in this order, due in the reverse one
+        await post(driver, project, "q", [ttl], ttl=ttl)
+    clock.advance(400)
+    assert await driver.sweep_expired(1) == 1
+    assert await count(driver, messages, messages.c.ttl == 100) == 0
+    assert await driver.sweep_expired(1) == 1
+    assert await count(driver, messages, messages.c.ttl == 200) == 0
+    assert await count(driver, messages) == 2

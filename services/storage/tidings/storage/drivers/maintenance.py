@@ -48,14 +48,15 @@ class MaintenanceOps(SqlBase):
         """
         now = self.clock()
         removed = 0
-        targets: list[tuple[sa.Table, sa.ColumnElement[bool]]] = [
-            (messages, messages.c.expires <= now),
-            (claims, claims.c.expires <= now),
-        ]
-        for table, expired in targets:
-            key = table.c.id
+        for table in (messages, claims):
+            key, expires = table.c.id, table.c.expires
+            # Oldest first, so the plan walks the expiry index and stops at the batch size.
+            # Without an order PostgreSQL may take a sequential scan "until 1,000 rows match"
+            # (it guesses a third of the rows expired when its statistics lag, as they do on
+            # a table filling up): 20-50 ms of CPU every pass for nothing, growing with the
+            # table, when nothing has expired.
             async with self._write(f"sweep.{table.name}") as conn:
-                doomed = sa.select(key).where(expired).limit(batch_size)
+                doomed = sa.select(key).where(expires <= now).order_by(expires).limit(batch_size)
                 result = await conn.execute(table.delete().where(key.in_(doomed)))
             removed += result.rowcount or 0
         return removed
