@@ -17,8 +17,10 @@ from tests.fixtures.nats import start_nats
 from tests.fixtures.otlp import OtlpReceiver, ReceivedSpan
 from tests.fixtures.suite import Suite
 from tests.notifier.receivers import HttpReceiver
-from tests.ops.conftest import NOTIFIER_APP, headers, new_project, wait_for
+from tests.ops.conftest import NOTIFIER_APP, WEBSOCKET_APP, headers, new_project, wait_for
+from tests.websocket.client import WsClient
 from tidings.common.tracing import TraceHeaders, exporter_name
+from tidings.websocket.dispatch import frame_trace_context
 
 SERVER = ProtoSpan.SpanKind.SPAN_KIND_SERVER
 CLIENT = ProtoSpan.SpanKind.SPAN_KIND_CLIENT
@@ -52,6 +54,7 @@ def traced(tmp_path_factory: pytest.TempPathFactory, collector: OtlpReceiver) ->
         },
     )
     suite.add("notifier-0", NOTIFIER_APP)
+    suite.add("websocket-0", WEBSOCKET_APP)
     try:
         suite.start()
         yield suite
@@ -140,6 +143,58 @@ def test_one_trace_links_a_post_to_its_delivery_and_the_receiver(
         lines = [r for r in log_records(traced, service) if r["request_id"] == request_id]
         assert lines, service
         assert {r.get("trace_id") for r in lines} == {trace_id}, lines
+
+
+async def test_a_websocket_frame_joins_the_trace_its_headers_name(
+    traced: Suite, collector: OtlpReceiver, receiver: HttpReceiver
+) -> None:
+    """The Zaqar WebSocket API carries headers in each frame: a post sent there with
+    ``traceparent`` links to its storage call and its delivery like a REST post."""
+    project, queue = new_project(), f"ws-traced-{uuid.uuid4().hex[:6]}"
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    async with httpx.AsyncClient(base_url=traced.api_url, timeout=10) as rest:
+        subscribed = await rest.post(
+            f"/v2/queues/{queue}/subscriptions",
+            json={"subscriber": f"{receiver.url}/ws-hook", "ttl": 600},
+            headers=headers(project),
+        )
+    assert subscribed.status_code == 201, subscribed.text
+    websocket = traced.services[-1]
+    client = await WsClient.open(websocket.url.replace("http://", "ws://") + "/", project)
+    try:
+        status, _ = await client.call(
+            "message_post",
+            {"queue_name": queue, "messages": [{"body": {"n": 1}, "ttl": 300}]},
+            client.headers(Traceparent=f"00-{trace_id}-{caller_span}-01"),
+        )
+    finally:
+        await client.close()
+    assert status == 201
+
+    receiver.wait_for(lambda got: any(r.path == "/ws-hook" for r in got), timeout=SPAN_WAIT)
+    expected = [
+        has("tidings-websocket", "websocket message_post", trace_id),
+        has("tidings-websocket", "rpc message.post", trace_id),
+        has("tidings-storage", "storage message.post", trace_id),
+        has("tidings-notifier", "deliver webhook", trace_id),
+    ]
+    spans = collector.wait_for(lambda got: all(check(got) for check in expected), SPAN_WAIT)
+    frame = one(spans, "tidings-websocket", "websocket message_post", trace_id)
+    assert (frame.kind, frame.parent_span_id) == (SERVER, caller_span)
+    assert frame.attributes["tidings.status"] == 201
+    rpc = one(spans, "tidings-websocket", "rpc message.post", trace_id)
+    assert (rpc.kind, rpc.parent_span_id) == (CLIENT, frame.span_id)
+    storage = one(spans, "tidings-storage", "storage message.post", trace_id)
+    assert storage.parent_span_id == rpc.span_id
+
+
+def test_frame_trace_headers_are_read_in_any_case_and_checked() -> None:
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    found = frame_trace_context({"TraceParent": traceparent, "tracestate": "a=1", "x": 1})
+    assert found == TraceHeaders(traceparent, "a=1")
+    assert frame_trace_context({"traceparent": 7}) is None  # not a string: ignored
+    assert frame_trace_context({"traceparent": "00-zz"}) is None
+    assert frame_trace_context({}) is None
 
 
 def test_a_request_without_traceparent_starts_a_trace(

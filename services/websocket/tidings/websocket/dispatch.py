@@ -3,13 +3,23 @@
 The order is Zaqar's (spec 5.2): undecodable frame, non-object, unknown action, schema
 mismatch, then authentication, then the handler, whose typed errors become
 ``{"exception", "error"}`` bodies through the one status table of :mod:`.errors`.
+
+A frame may carry W3C trace context among its headers (``traceparent``, ``tracestate``, any
+case), as an HTTP request does: its action runs in a server span under it (tracing on) or
+passes it on (off), so the storage call, the event of a post and the deliveries it leads to
+join the caller's trace, as they do for REST.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from typing import Any
 
+from opentelemetry.trace import SpanKind
+
+from tidings.common import tracing
 from tidings.common.errors import TidingsError
 from tidings.common.policy import Policy
 from tidings.common.rpc import StorageClient
@@ -26,6 +36,18 @@ from tidings.websocket.settings import WebsocketSettings
 from tidings.websocket.subscriptions import SocketSubscriptions
 
 log = logging.getLogger(__name__)
+
+_TRACE_HEADERS = (tracing.TRACEPARENT, tracing.TRACESTATE)
+
+
+def frame_trace_context(headers: Mapping[Any, Any]) -> tracing.TraceHeaders | None:
+    """The trace context among a frame's headers; None when absent or malformed."""
+    found = {
+        key.lower(): value
+        for key, value in headers.items()
+        if isinstance(key, str) and isinstance(value, str) and key.lower() in _TRACE_HEADERS
+    }
+    return tracing.from_headers(found)
 
 
 class Dispatcher:
@@ -114,10 +136,15 @@ class Dispatcher:
                 identity.user, identity.project, frozenset(identity.roles), identity.token
             ),
         )
-        try:
-            return await entry.handler(ctx)
-        except TidingsError as exc:
-            return error_reply(exc)
-        except Exception as exc:  # answered 500 with Zaqar's body; the socket stays open
-            log.exception("action %s failed", action)
-            return unexpected_reply(exc)
+        parent = frame_trace_context(request.headers)
+        with tracing.span(f"websocket {action}", parent, kind=SpanKind.SERVER) as span:
+            try:
+                reply = await entry.handler(ctx)
+            except TidingsError as exc:
+                reply = error_reply(exc)
+            except Exception as exc:  # answered 500 with Zaqar's body; the socket stays open
+                log.exception("action %s failed", action)
+                reply = unexpected_reply(exc)
+            if span is not None:
+                span.set_attribute("tidings.status", reply.status)
+        return reply
