@@ -6,7 +6,7 @@ entries before the first live one (in a 10 s claim-and-delete load, more than ha
 claim statement's buffer reads). Starting the walk at a known bound skips them.
 
 The bound is a fact about the data, not a guess, so every replica may keep its own and none is
-ever told to forget one: a statement that saw its queue's first live row at sequence ``n``
+ever told to forget one: a statement that saw its queue's first row at sequence ``n``
 proves that every row below ``n`` was deleted (or moved to a dead-letter queue) and committed.
 Nothing can appear below it afterwards: a queue's sequence numbers are handed out under its row
 lock by the transaction that commits them, so any row a snapshot misses (uncommitted, or
