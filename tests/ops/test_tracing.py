@@ -159,7 +159,7 @@ async def test_a_websocket_frame_joins_the_trace_its_headers_name(
             headers=headers(project),
         )
     assert subscribed.status_code == 201, subscribed.text
-    websocket = traced.services[-1]
+    (websocket,) = [service for service in traced.services if service.name == "websocket-0"]
     client = await WsClient.open(websocket.url.replace("http://", "ws://") + "/", project)
     try:
         status, _ = await client.call(
