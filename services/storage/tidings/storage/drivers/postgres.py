@@ -43,11 +43,8 @@ class PostgresDriver(SqlDriver):
     async def open_engines(self) -> None:
         await super().open_engines()
         if self._executor is None:
-            self._executor = PgExecutor(
-                self.url,
-                min_size=2,
-                max_size=self.settings.pool_size + self.settings.pool_max_overflow,
-            )
+            max_size = self.settings.pool_size + self.settings.pool_max_overflow
+            self._executor = PgExecutor(self.url, min_size=min(2, max_size), max_size=max_size)
             await self._executor.open()
 
     async def close_engines(self) -> None:
