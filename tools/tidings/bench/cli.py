@@ -9,13 +9,12 @@ Every phase is bounded by --duration seconds and by --max-requests requests.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import uuid
 
 import psycopg
 
-from tidings.bench import raw_postgres
+from tidings.bench import event_loop, raw_postgres
 from tidings.bench.machine import describe_machine
 from tidings.bench.stats import HEADER, PhaseResult
 from tidings.bench.workloads import (
@@ -108,7 +107,7 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    asyncio.run(_run(_parse_args(argv)))
+    event_loop.run(_run(_parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import httpx
 
+from tidings.bench import event_loop
 from tidings.bench.machine import describe_machine
 from tidings.bench.notify_receiver import Arrivals, start_receiver
 from tidings.bench.stats import PhaseResult
@@ -111,7 +112,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
-    sys.exit(asyncio.run(_run(args)))
+    sys.exit(event_loop.run(_run(args)))
 
 
 if __name__ == "__main__":

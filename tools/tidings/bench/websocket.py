@@ -27,6 +27,7 @@ import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 
+from tidings.bench import event_loop
 from tidings.bench.machine import describe_machine
 from tidings.bench.stats import PhaseResult
 from tidings.bench.ws_listener import ListenerProtocol, open_listener
@@ -216,11 +217,7 @@ def _report(
 def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        try:  # uvloop (installed with uvicorn[standard]) halves the client's cost per frame
-            import uvloop
-        except ImportError:
-            sys.exit(asyncio.run(_run(args)))
-        sys.exit(uvloop.run(_run(args)))
+        sys.exit(event_loop.run(_run(args)))
     sys.exit(130)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from tidings.bench import event_loop
 from tidings.bench.http_client import Connection
 
 POST_CONNECTIONS = 8  # HTTP keep-alive connections the poster may use at once
@@ -98,4 +99,4 @@ async def post(plan: PostPlan) -> PostLog:
 
 def post_in_process(plan: PostPlan) -> PostLog:
     """Entry point of the poster's process."""
-    return asyncio.run(post(plan))
+    return event_loop.run(post(plan))
