@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.contract.conftest import DriverFactory, ManualClock
+from tests.contract.conftest import ManualClock, new_database
 from tests.contract.helpers import claim, list_all, post
 from tidings.common import schemas as s
 from tidings.common.errors import NotFound
-from tidings.storage.drivers import SqlDriver
+from tidings.storage.drivers import SqlDriver, create_driver
 from tidings.storage.drivers.postgres import PostgresDriver
 from tidings.storage.drivers.queue_heads import UNKNOWN, QueueHead, QueueHeads
+from tidings.storage.settings import StorageSettings
 
 
 async def claim_get(
@@ -251,22 +252,28 @@ def test_a_queue_head_bound_only_moves_up_and_stays_bounded() -> None:
 
 
 async def test_claims_reuse_one_generic_plan(
-    make_driver: DriverFactory, driver_kind: str, project: str
+    request: pytest.FixtureRequest, clock: ManualClock, project: str
 ) -> None:
     """PostgreSQL's plan cache re-planned every claim (0.64 ms each, more than half the cost of
     executing it) whenever it judged the generic plan the costlier; the executor's sessions
-    always take the generic plan, so a claim is planned once per connection."""
-    if driver_kind != "postgresql":
-        pytest.skip("plan caching is PostgreSQL's")
-    driver = await make_driver(pool_size=1, pool_max_overflow=0)  # one connection to look at
-    await post(driver, project, "q", list(range(8)))
-    for _ in range(8):
-        assert len((await claim(driver, project, "q", limit=1)).messages) == 1
+    always take the generic plan, so a claim is planned once per connection. (PostgreSQL's
+    only: it does not take the ``driver_kind`` parameters.)"""
+    url = await new_database(request, "postgresql")
+    settings = StorageSettings(pool_size=1, pool_max_overflow=0)  # one connection to look at
+    driver = create_driver(settings, url=url, clock=clock)
     assert isinstance(driver, PostgresDriver)
-    # pg_prepared_statements shows the statements of the session that reads it: the executor's
-    # only connection, the one that ran the claims.
-    rows = await driver._running_executor().fetch(
-        sa.text("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"), {}
-    )
+    await driver.open()
+    try:
+        await post(driver, project, "q", list(range(8)))
+        for _ in range(8):
+            assert len((await claim(driver, project, "q", limit=1)).messages) == 1
+        # pg_prepared_statements shows the statements of the session that reads it: the
+        # executor's only connection, the one that ran the claims.
+        rows = await driver._running_executor().fetch(
+            sa.text("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"),
+            {},
+        )
+    finally:
+        await driver.close()
     claims = [(r.generic_plans, r.custom_plans) for r in rows if "UPDATE messages" in r.statement]
     assert claims == [(8, 0)]
