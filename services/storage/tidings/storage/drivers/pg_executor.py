@@ -52,9 +52,10 @@ def compile_statement(statement: sa.Executable) -> tuple[str, dict[str, Any]]:
 # growing with the queue, against 0.2 ms for the ordered index scan, whatever the queue size.
 SESSION_OPTIONS = "-c synchronous_commit=on -c enable_bitmapscan=off"
 # The executor's statements are prepared once per connection, and PostgreSQL's plan cache then
-# chooses per execution between the generic plan and a fresh custom plan. It judged the claim
-# statement's generic plan the costlier (a LIMIT it cannot see), so it planned every claim
-# again: 0.64 ms of planning on top of 0.87 ms of execution, for the same index-driven plan.
+# chooses per execution between the generic plan and a fresh custom plan. Depending on the
+# statistics of the moment it judged the claim statement's generic plan the costlier and
+# planned every claim again: 0.64 ms of planning on top of 0.87 ms of execution, for a plan
+# reading the same buffers.
 # Every statement of this module is written to need no parameter values to plan well (the
 # queue is looked up in a subquery, pages walk the (queue_id, seq) index), so the generic plan
 # is always taken. The SQLAlchemy engine's ad hoc statements keep the default choice.
