@@ -12,10 +12,9 @@ import argparse
 import os
 import uuid
 
-import psycopg
-
 from tidings.bench import event_loop, raw_postgres
-from tidings.bench.machine import describe_machine
+from tidings.bench.database import describe_database
+from tidings.bench.machine import describe_machine, python_speed
 from tidings.bench.stats import HEADER, PhaseResult
 from tidings.bench.workloads import (
     Target,
@@ -41,22 +40,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-# The server settings the figures depend on: durability, and whether dead rows are ever
-# vacuumed (without, every run leaves the next a longer walk over dead index entries).
-REPORTED_SETTINGS = ("synchronous_commit", "autovacuum")
-
-
-async def _database_settings(database_url: str) -> str:
-    conninfo = raw_postgres._conninfo(database_url)
-    shown = []
-    async with await psycopg.AsyncConnection.connect(conninfo) as conn:
-        for name in REPORTED_SETTINGS:
-            cur = await conn.execute(f"SHOW {name}")
-            row = await cur.fetchone()
-            shown.append(f"{name} {row[0] if row else '?'}")
-    return ", ".join(shown)
-
-
 async def _run(args: argparse.Namespace) -> None:
     run = uuid.uuid4().hex[:8]
     print(f"machine: {describe_machine()}")
@@ -64,7 +47,14 @@ async def _run(args: argparse.Namespace) -> None:
     results: list[PhaseResult] = []
     raw: PhaseResult | None = None
     if args.database_url.startswith("postgresql"):
-        print(f"database: {await _database_settings(args.database_url)}")
+        database = await describe_database(args.database_url)
+        print(f"database: {database.line}")
+        if database.creates_wal_files:
+            print(
+                "note: no WAL segment files are ready for reuse (a new cluster, or one waiting "
+                "for a checkpoint): PostgreSQL will create each as the last fills, pausing every "
+                "commit, which shows in the p99 (docs/benchmarks/rest.md)"
+            )
         raw = await raw_postgres.measure(
             args.database_url, args.concurrency, args.duration, 10, args.max_requests
         )
@@ -104,6 +94,8 @@ async def _run(args: argparse.Namespace) -> None:
               "(target 6,000)")  # fmt: skip
     worst = max((post1, post10, listing, consume), key=lambda r: r.percentile(0.99))
     print(f"worst p99: {worst.percentile(0.99) * 1000:.1f} ms ({worst.name}; target < 25 ms)")
+    # Timed again at the end: a shared host can slow down in the middle of a run.
+    print(f"machine after the run: reference loop {python_speed():.1f}M iterations/s")
 
 
 def main(argv: list[str] | None = None) -> None:

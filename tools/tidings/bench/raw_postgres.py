@@ -14,23 +14,17 @@ import uuid
 
 import psycopg
 
+from tidings.bench.database import conninfo as libpq_url
 from tidings.bench.stats import PhaseResult
 from tidings.bench.workloads import MESSAGE_BODY
 
 TABLE = "tidings_bench_raw_messages"
 
 
-def _conninfo(database_url: str) -> str:
-    # Accept SQLAlchemy spellings (postgresql+psycopg://) as well as libpq ones.
-    return database_url.replace("postgresql+psycopg://", "postgresql://").replace(
-        "postgresql+psycopg_async://", "postgresql://"
-    )
-
-
 async def measure(
     database_url: str, concurrency: int, duration: float, batch: int, max_transactions: int
 ) -> PhaseResult:
-    conninfo = _conninfo(database_url)
+    conninfo = libpq_url(database_url)
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as admin:
         await admin.execute(f"DROP TABLE IF EXISTS {TABLE}")
         await admin.execute(
