@@ -6,6 +6,7 @@ described here through ``openapi_extra``; responses list every status a route ca
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Response
@@ -158,6 +159,9 @@ IDENTITY_HEADERS: list[dict[str, Any]] = [
 ]
 
 
+_PATH_PARAMETER = re.compile(r"{(\w+)}")
+
+
 def operation(
     success: dict[int, dict[str, Any] | None],
     errors: tuple[int, ...] = (),
@@ -166,9 +170,13 @@ def operation(
     body_required: bool = False,
     success_type: str = "application/json",
     identified: bool = True,
+    path: str = "",
+    query: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Keyword arguments for a route decorator: status code, responses, request body, and the
-    identity headers unless the route is not ``identified`` (``GET /``)."""
+    """Keyword arguments for a route decorator: status code, responses, request body, the
+    parameters of the route's ``path`` template and its ``query`` parameters (which routes read
+    through tidings.api.params), and the identity headers unless the route is not
+    ``identified`` (``GET /``)."""
     responses: dict[int | str, dict[str, Any]] = {}
     for status, schema in success.items():
         entry: dict[str, Any] = {"description": _REASONS.get(status, "Success")}
@@ -191,8 +199,18 @@ def operation(
         "response_class": Response,
     }
     extra: dict[str, Any] = {}
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAMETER.findall(path)
+    ]
+    parameters += [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+        for name in query
+    ]
     if identified:
-        extra["parameters"] = list(IDENTITY_HEADERS)
+        parameters += IDENTITY_HEADERS
+    if parameters:
+        extra["parameters"] = parameters
     if body is not None:
         extra["requestBody"] = {
             "required": body_required,
@@ -203,9 +221,9 @@ def operation(
     return kwargs
 
 
-# What the routes parse their path and query parameters as (tidings.common.validation). The
-# routes declare them as optional strings so that a bad value gets Zaqar's own 400 rather than
-# FastAPI's 422; the document says what is really accepted.
+# What the routes parse their path and query parameters as (tidings.common.validation): they
+# take them as strings, so that a bad value gets Zaqar's own 400 rather than FastAPI's 422;
+# the document says what is really accepted.
 _NAME_SCHEMA: dict[str, Any] = {
     "type": "string",
     "pattern": QUEUE_NAME_PATTERN,

@@ -7,19 +7,20 @@
    then the project's request rate (when limits are configured) -> 429;
 5. on queue/topic routes: project length and name format -> 400.
 
-Routes get the result as a :class:`RequestContext` dependency. A known path with a wrong
-method runs the same checks before its 405 (:func:`method_not_allowed`).
+Routes call :func:`admit` (or :func:`target_of`) first and get a :class:`RequestContext`;
+they are not FastAPI dependencies, which FastAPI would resolve on every request at a cost
+(see :mod:`tidings.api.params`). A known path with a wrong method runs the same checks before
+its 405 (:func:`method_not_allowed`).
 """
 
-# No "from __future__ import annotations": FastAPI must evaluate the Path alias annotation
-# built inside target_dependency.
+from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Request, Response
 
 from tidings.api.auth import Authenticator, Identity
 from tidings.api.errors import HttpError, error_response, not_acceptable
@@ -138,18 +139,10 @@ async def admit(request: Request) -> RequestContext:
     return RequestContext(identity, client_id, settings, state.storage)
 
 
-Context = Annotated[RequestContext, Depends(admit)]
-
-
-def target_dependency(kind: Kind) -> Callable[..., Awaitable[Target]]:
-    """A dependency yielding the queue or topic named by the route's path parameter."""
-
-    # admit is called here rather than declared as a sub-dependency: each level of
-    # dependencies FastAPI resolves costs every request some 15 us of CPU.
-    async def target(request: Request, name: Annotated[str, Path(alias=kind.param)]) -> Target:
-        return Target(await admit(request), kind, name)
-
-    return target
+async def target_of(request: Request, kind: Kind) -> Target:
+    """The queue or topic named by the route's path, once the request passed :func:`admit`."""
+    name: str = request.path_params[kind.param]
+    return Target(await admit(request), kind, name)
 
 
 async def method_not_allowed(request: Request) -> Response:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from tidings.api import openapi as doc
 from tidings.api.body import content_length, read_body
 from tidings.api.kinds import QUEUES
-from tidings.api.pipeline import Target, target_dependency
+from tidings.api.params import path, query
+from tidings.api.pipeline import target_of
 from tidings.api.render import empty, json_response, message_item
 from tidings.api.routes.queues import read_small_body
 from tidings.common import schemas as s
@@ -23,8 +22,6 @@ from tidings.common.validation import (
     validate_claim_limit,
 )
 
-Param = Annotated[str | None, Query()]
-TargetDep = Annotated[Target, Depends(target_dependency(QUEUES))]
 COLLECTION = "/v2/queues/{queue_name}/claims"
 ITEM = COLLECTION + "/{claim_id}"
 CLAIM_SCHEMA = {
@@ -43,12 +40,18 @@ router = APIRouter(tags=["claims"])
 
 @router.post(
     COLLECTION,
-    **doc.operation({201: doc.MESSAGES_SCHEMA, 204: None}, body=doc.CLAIM_BODY),
+    **doc.operation(
+        {201: doc.MESSAGES_SCHEMA, 204: None},
+        body=doc.CLAIM_BODY,
+        path=COLLECTION,
+        query=("limit",),
+    ),
     summary="Claim messages",
 )
-async def create(request: Request, target: TargetDep, limit: Param = None) -> Response:
+async def create(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
     settings = target.ctx.settings
-    count = validate_claim_limit(parse_int_param("limit", limit), settings)
+    count = validate_claim_limit(parse_int_param("limit", query(request, "limit")), settings)
     data = await read_small_body(request, settings.max_queue_metadata)
     ttl, grace = parse_claim_create(parse_json(data) if data is not None else None, settings)
     reply = await target.ctx.storage.call(
@@ -70,8 +73,12 @@ async def create(request: Request, target: TargetDep, limit: Param = None) -> Re
     )
 
 
-@router.get(ITEM, **doc.operation({200: CLAIM_SCHEMA}, errors=(404,)), summary="Get a claim")
-async def get(target: TargetDep, claim_id: str) -> Response:
+@router.get(
+    ITEM, **doc.operation({200: CLAIM_SCHEMA}, errors=(404,), path=ITEM), summary="Get a claim"
+)
+async def get(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
+    claim_id = path(request, "claim_id")
     reply = await target.ctx.storage.call(
         "claim.get",
         s.ClaimRequest(project=target.storage_project, queue=target.name, claim_id=claim_id),
@@ -92,10 +99,12 @@ async def get(target: TargetDep, claim_id: str) -> Response:
 
 @router.patch(
     ITEM,
-    **doc.operation({204: None}, errors=(404,), body=doc.CLAIM_BODY, body_required=True),
+    **doc.operation({204: None}, errors=(404,), body=doc.CLAIM_BODY, body_required=True, path=ITEM),
     summary="Renew a claim",
 )
-async def renew(request: Request, target: TargetDep, claim_id: str) -> Response:
+async def renew(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
+    claim_id = path(request, "claim_id")
     settings = target.ctx.settings
     length = content_length(request)
     if length is None:
@@ -117,8 +126,10 @@ async def renew(request: Request, target: TargetDep, claim_id: str) -> Response:
     return empty()
 
 
-@router.delete(ITEM, **doc.operation({204: None}), summary="Release a claim")
-async def release(target: TargetDep, claim_id: str) -> Response:
+@router.delete(ITEM, **doc.operation({204: None}, path=ITEM), summary="Release a claim")
+async def release(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
+    claim_id = path(request, "claim_id")
     await target.ctx.storage.call(
         "claim.release",
         s.ClaimRequest(project=target.storage_project, queue=target.name, claim_id=claim_id),

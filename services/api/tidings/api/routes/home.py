@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from tidings.api.openapi import operation
-from tidings.api.pipeline import Context, check_content_headers
+from tidings.api.pipeline import admit, check_content_headers
 from tidings.api.render import json_response
 from tidings.common.homedoc import pooling_resources
 
@@ -131,7 +131,8 @@ async def versions(request: Request) -> Response:
     **operation({200: {"type": "object"}}, success_type="application/json-home"),
     summary="JSON-Home document",
 )
-async def home(request: Request, ctx: Context) -> Response:
+async def home(request: Request) -> Response:
+    await admit(request)
     document: bytes = request.app.state.home_document
     return Response(
         document,

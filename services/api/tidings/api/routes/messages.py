@@ -3,18 +3,16 @@
 Built per :class:`~tidings.api.kinds.Kind` so topic messages work like queue messages.
 """
 
-# No "from __future__ import annotations" here: FastAPI must evaluate the annotations that
-# use the TargetDep alias local to build_router.
+from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import JsonValue
 
 from tidings.api import openapi as doc
 from tidings.api.body import content_length, read_body
 from tidings.api.kinds import Kind
-from tidings.api.pipeline import Target, target_dependency
+from tidings.api.params import path, query, query_list
+from tidings.api.pipeline import target_of
 from tidings.api.render import empty, json_response, message_item, next_link, popped_item
 from tidings.common import schemas as s
 from tidings.common.errors import InvalidBody
@@ -31,19 +29,9 @@ from tidings.common.validation import (
     validate_message_post_length,
 )
 
-Param = Annotated[str | None, Query()]
-# python-zaqarclient sends a list as a repeated parameter (?ids=a&ids=b), which Zaqar (Falcon)
-# reads as one list, as it reads the comma form ?ids=a,b; both spellings may be mixed.
-ListParam = Annotated[list[str] | None, Query()]
-
-
-def joined(values: list[str] | None) -> str | None:
-    return ",".join(values) if values else None
-
 
 def build_router(kind: Kind) -> APIRouter:
     router = APIRouter(tags=[f"{kind.name} messages"])
-    TargetDep = Annotated[Target, Depends(target_dependency(kind))]
     collection = f"/v2/{kind.collection}/{{{kind.param}}}/messages"
     item = f"{collection}/{{message_id}}"
 
@@ -59,10 +47,12 @@ def build_router(kind: Kind) -> APIRouter:
             },
             body=doc.MESSAGE_POST_BODY,
             body_required=True,
+            path=collection,
         ),
         summary="Post messages",
     )
-    async def post(request: Request, target: TargetDep) -> Response:
+    async def post(request: Request) -> Response:
+        target = await target_of(request, kind)
         settings = target.ctx.settings
         length = content_length(request)
         # Refused before a byte is read; the queue's own limit is checked by storage.
@@ -91,20 +81,18 @@ def build_router(kind: Kind) -> APIRouter:
 
     @router.get(
         collection,
-        **doc.operation({200: doc.MESSAGE_PAGE_SCHEMA}, errors=(404,)),
+        **doc.operation(
+            {200: doc.MESSAGE_PAGE_SCHEMA},
+            errors=(404,),
+            path=collection,
+            query=("ids", "marker", "limit", "echo", "include_claimed", "include_delayed"),
+        ),
         summary="List messages, or get a set with ids=",
     )
-    async def list_messages(
-        target: TargetDep,
-        ids: ListParam = None,
-        marker: Param = None,
-        limit: Param = None,
-        echo: Param = None,
-        include_claimed: Param = None,
-        include_delayed: Param = None,
-    ) -> Response:
+    async def list_messages(request: Request) -> Response:
+        target = await target_of(request, kind)
         settings = target.ctx.settings
-        wanted = parse_list_param(joined(ids))
+        wanted = parse_list_param(query_list(request, "ids"))
         if wanted is not None:
             validate_ids(wanted, settings)
             found = await target.ctx.storage.call(
@@ -116,10 +104,11 @@ def build_router(kind: Kind) -> APIRouter:
             )
             base = target.base_path
             return json_response({"messages": [message_item(m, base) for m in found.messages]})
-        supplied_limit = parse_int_param("limit", limit)
-        echo_flag = parse_bool_param("echo", echo)
-        claimed_flag = parse_bool_param("include_claimed", include_claimed)
-        delayed_flag = parse_bool_param("include_delayed", include_delayed)
+        marker = query(request, "marker")
+        supplied_limit = parse_int_param("limit", query(request, "limit"))
+        echo_flag = parse_bool_param("echo", query(request, "echo"))
+        claimed_flag = parse_bool_param("include_claimed", query(request, "include_claimed"))
+        delayed_flag = parse_bool_param("include_delayed", query(request, "include_delayed"))
         page_size = validate_message_list_limit(supplied_limit, settings)
         reply = await target.ctx.storage.call(
             "message.list",
@@ -164,20 +153,18 @@ def build_router(kind: Kind) -> APIRouter:
                     "properties": {"messages": {"type": "array", "items": doc.POPPED_SCHEMA}},
                 },
                 204: None,
-            }
+            },
+            path=collection,
+            query=("ids", "pop", "claim_ids"),
         ),
         summary="Delete messages by ids, or pop",
     )
-    async def delete_many(
-        target: TargetDep,
-        ids: ListParam = None,
-        pop: Param = None,
-        claim_ids: ListParam = None,
-    ) -> Response:
+    async def delete_many(request: Request) -> Response:
+        target = await target_of(request, kind)
         settings = target.ctx.settings
-        wanted = parse_list_param(joined(ids))
-        count = parse_int_param("pop", pop)
-        claims = parse_list_param(joined(claim_ids))
+        wanted = parse_list_param(query_list(request, "ids"))
+        count = parse_int_param("pop", query(request, "pop"))
+        claims = parse_list_param(query_list(request, "claim_ids"))
         validate_message_deletion(wanted, count, claims, settings)
         if count is not None:
             popped = await target.ctx.storage.call(
@@ -199,9 +186,13 @@ def build_router(kind: Kind) -> APIRouter:
         return empty()
 
     @router.get(
-        item, **doc.operation({200: doc.MESSAGE_SCHEMA}, errors=(404,)), summary="Get a message"
+        item,
+        **doc.operation({200: doc.MESSAGE_SCHEMA}, errors=(404,), path=item),
+        summary="Get a message",
     )
-    async def get_message(target: TargetDep, message_id: str) -> Response:
+    async def get_message(request: Request) -> Response:
+        target = await target_of(request, kind)
+        message_id = path(request, "message_id")
         reply = await target.ctx.storage.call(
             "message.get",
             s.MessageGetRequest(
@@ -211,10 +202,15 @@ def build_router(kind: Kind) -> APIRouter:
         )
         return json_response(message_item(reply.message, target.base_path))
 
-    @router.delete(item, **doc.operation({204: None}, errors=(403,)), summary="Delete a message")
-    async def delete_message(
-        target: TargetDep, message_id: str, claim_id: Param = None
-    ) -> Response:
+    @router.delete(
+        item,
+        **doc.operation({204: None}, errors=(403,), path=item, query=("claim_id",)),
+        summary="Delete a message",
+    )
+    async def delete_message(request: Request) -> Response:
+        target = await target_of(request, kind)
+        message_id = path(request, "message_id")
+        claim_id = query(request, "claim_id")
         await target.ctx.storage.call(
             "message.delete",
             s.MessageDeleteRequest(

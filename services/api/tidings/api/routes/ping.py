@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from tidings.api.openapi import operation
-from tidings.api.pipeline import Context
+from tidings.api.pipeline import admit
 from tidings.api.render import empty, json_response
 from tidings.common import schemas as s
 from tidings.common.errors import ServiceUnavailable
@@ -16,12 +16,14 @@ admin_router = APIRouter()
 
 # HEAD comes first and always answers 204 without asking storage (spec 2.3).
 @router.head("/v2/ping", **operation({204: None}), summary="Ping (no storage check)")
-async def ping_head(ctx: Context) -> Response:
+async def ping_head(request: Request) -> Response:
+    await admit(request)
     return empty()
 
 
 @router.get("/v2/ping", **operation({204: None}), summary="Ping the storage")
-async def ping(ctx: Context) -> Response:
+async def ping(request: Request) -> Response:
+    ctx = await admit(request)
     reply = await ctx.storage.call("health.ping", s.Empty(), s.PingReply)
     if not reply.reachable:
         raise ServiceUnavailable("Storage is unreachable.")
@@ -33,7 +35,8 @@ async def ping(ctx: Context) -> Response:
     **operation({200: {"type": "object"}}, errors=(403,)),
     summary="Detailed health (admin)",
 )
-async def health(ctx: Context) -> Response:
+async def health(request: Request) -> Response:
+    ctx = await admit(request)
     reply = await ctx.storage.call(
         "health.check", s.ProjectScoped(project=ctx.project), s.HealthReply
     )

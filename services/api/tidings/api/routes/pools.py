@@ -8,13 +8,14 @@ database (reachable URI, URI in use, unknown pools, the last pool of a flavor).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import JsonValue
 
 from tidings.api import openapi as doc
-from tidings.api.pipeline import Context
+from tidings.api.params import path, query
+from tidings.api.pipeline import RequestContext, admit
 from tidings.api.render import empty, json_response, next_link
 from tidings.api.routes.queues import read_small_body
 from tidings.common import schemas as s
@@ -31,25 +32,26 @@ from tidings.common.pool_validation import (
 from tidings.common.validation import BODY_EMPTY, parse_bool_param, parse_int_param, parse_json
 
 router = APIRouter(tags=["pools"])
-Param = Annotated[str | None, Query()]
+POOL = "/v2/pools/{pool}"
+FLAVOR = "/v2/flavors/{flavor}"
+LISTED = ("marker", "limit", "detailed")
 OBJECT: dict[int, dict[str, Any] | None] = {200: {"type": "object"}}
 
 
-async def _document(request: Request, ctx: Context) -> JsonValue:
+async def _document(request: Request, ctx: RequestContext) -> JsonValue:
     data = await read_small_body(request, ctx.settings.max_queue_metadata)
     if data is None:
         raise InvalidBody(BODY_EMPTY)
     return parse_json(data)
 
 
-@router.get("/v2/pools", **doc.operation(OBJECT, errors=(403,)), summary="List pools")
-async def list_pools(
-    request: Request, ctx: Context, marker: Param = None, limit: Param = None,
-    detailed: Param = None,
-) -> Response:  # fmt: skip
-    supplied = parse_int_param("limit", limit)
+@router.get("/v2/pools", **doc.operation(OBJECT, errors=(403,), query=LISTED), summary="List pools")
+async def list_pools(request: Request) -> Response:
+    ctx = await admit(request)
+    marker = query(request, "marker")
+    supplied = parse_int_param("limit", query(request, "limit"))
     page = validate_page_limit(supplied, ctx.settings.max_pools_per_page)
-    supplied_detailed = parse_bool_param("detailed", detailed)
+    supplied_detailed = parse_bool_param("detailed", query(request, "detailed"))
     is_detailed = bool(supplied_detailed)
     reply = await ctx.storage.call(
         "pool.list", s.PoolListRequest(marker=marker or None, limit=page), s.PoolListReply
@@ -63,46 +65,54 @@ async def list_pools(
     return json_response(body, headers={"Content-Location": location})
 
 
-@router.get("/v2/pools/{pool}", **doc.operation(OBJECT, errors=(403, 404)), summary="Get a pool")
-async def get_pool(ctx: Context, pool: str, detailed: Param = None) -> Response:
-    is_detailed = bool(parse_bool_param("detailed", detailed))
+@router.get(
+    POOL,
+    **doc.operation(OBJECT, errors=(403, 404), path=POOL, query=("detailed",)),
+    summary="Get a pool",
+)
+async def get_pool(request: Request) -> Response:
+    ctx = await admit(request)
+    is_detailed = bool(parse_bool_param("detailed", query(request, "detailed")))
+    pool = path(request, "pool")
     reply = await ctx.storage.call("pool.get", s.PoolRequest(name=pool), s.PoolReply)
     return json_response(pool_document(reply.pool, detailed=is_detailed))
 
 
 @router.put(
-    "/v2/pools/{pool}", **doc.operation({201: None}, errors=(403, 409)), summary="Create a pool"
+    POOL, **doc.operation({201: None}, errors=(403, 409), path=POOL), summary="Create a pool"
 )
-async def put_pool(request: Request, ctx: Context, pool: str) -> Response:
+async def put_pool(request: Request) -> Response:
+    ctx = await admit(request)
+    pool = path(request, "pool")
     document = parse_pool_put(pool, await _document(request, ctx))
     await ctx.storage.call("pool.put", document, s.PoolPutReply)
     return empty(201, {"Location": f"/v2/pools/{pool}"})
 
 
-@router.patch(
-    "/v2/pools/{pool}", **doc.operation(OBJECT, errors=(403, 404)), summary="Update a pool"
-)
-async def patch_pool(request: Request, ctx: Context, pool: str) -> Response:
-    document = parse_pool_patch(pool, await _document(request, ctx))
+@router.patch(POOL, **doc.operation(OBJECT, errors=(403, 404), path=POOL), summary="Update a pool")
+async def patch_pool(request: Request) -> Response:
+    ctx = await admit(request)
+    document = parse_pool_patch(path(request, "pool"), await _document(request, ctx))
     reply = await ctx.storage.call("pool.patch", document, s.PoolReply)
     return json_response(pool_document(reply.pool, detailed=False))
 
 
 @router.delete(
-    "/v2/pools/{pool}", **doc.operation({204: None}, errors=(403,)), summary="Delete a pool"
+    POOL, **doc.operation({204: None}, errors=(403,), path=POOL), summary="Delete a pool"
 )
-async def delete_pool(ctx: Context, pool: str) -> Response:
-    await ctx.storage.call("pool.delete", s.PoolRequest(name=pool), s.Empty)
+async def delete_pool(request: Request) -> Response:
+    ctx = await admit(request)
+    await ctx.storage.call("pool.delete", s.PoolRequest(name=path(request, "pool")), s.Empty)
     return empty()
 
 
-@router.get("/v2/flavors", **doc.operation(OBJECT), summary="List flavors")
-async def list_flavors(
-    ctx: Context, marker: Param = None, limit: Param = None, detailed: Param = None
-) -> Response:
-    supplied = parse_int_param("limit", limit)
+@router.get("/v2/flavors", **doc.operation(OBJECT, query=LISTED), summary="List flavors")
+async def list_flavors(request: Request) -> Response:
+    ctx = await admit(request)
+    marker = query(request, "marker")
+    supplied = parse_int_param("limit", query(request, "limit"))
     page = validate_page_limit(supplied, ctx.settings.max_flavors_per_page)
-    supplied_detailed = parse_bool_param("detailed", detailed)
+    supplied_detailed = parse_bool_param("detailed", query(request, "detailed"))
     is_detailed = bool(supplied_detailed)
     reply = await ctx.storage.call(
         "flavor.list", s.FlavorListRequest(marker=marker or None, limit=page), s.FlavorListReply
@@ -121,33 +131,39 @@ async def list_flavors(
     return json_response(body)
 
 
-@router.get("/v2/flavors/{flavor}", **doc.operation(OBJECT, errors=(404,)), summary="Get a flavor")
-async def get_flavor(ctx: Context, flavor: str) -> Response:
+@router.get(FLAVOR, **doc.operation(OBJECT, errors=(404,), path=FLAVOR), summary="Get a flavor")
+async def get_flavor(request: Request) -> Response:
+    ctx = await admit(request)
+    flavor = path(request, "flavor")
     reply = await ctx.storage.call("flavor.get", s.FlavorRequest(name=flavor), s.FlavorReply)
     return json_response(flavor_document(reply.flavor, capabilities=True))
 
 
 @router.put(
-    "/v2/flavors/{flavor}", **doc.operation({201: None}, errors=(403,)), summary="Create a flavor"
+    FLAVOR, **doc.operation({201: None}, errors=(403,), path=FLAVOR), summary="Create a flavor"
 )
-async def put_flavor(request: Request, ctx: Context, flavor: str) -> Response:
+async def put_flavor(request: Request) -> Response:
+    ctx = await admit(request)
+    flavor = path(request, "flavor")
     document = parse_flavor_put(flavor, await _document(request, ctx))
     await ctx.storage.call("flavor.put", document, s.Empty)
     return empty(201, {"Location": f"/v2/flavors/{flavor}"})
 
 
 @router.patch(
-    "/v2/flavors/{flavor}", **doc.operation(OBJECT, errors=(403, 404)), summary="Update a flavor"
+    FLAVOR, **doc.operation(OBJECT, errors=(403, 404), path=FLAVOR), summary="Update a flavor"
 )
-async def patch_flavor(request: Request, ctx: Context, flavor: str) -> Response:
-    document = parse_flavor_patch(flavor, await _document(request, ctx))
+async def patch_flavor(request: Request) -> Response:
+    ctx = await admit(request)
+    document = parse_flavor_patch(path(request, "flavor"), await _document(request, ctx))
     reply = await ctx.storage.call("flavor.patch", document, s.FlavorReply)
     return json_response(flavor_document(reply.flavor, capabilities=True))
 
 
 @router.delete(
-    "/v2/flavors/{flavor}", **doc.operation({204: None}, errors=(403,)), summary="Delete a flavor"
+    FLAVOR, **doc.operation({204: None}, errors=(403,), path=FLAVOR), summary="Delete a flavor"
 )
-async def delete_flavor(ctx: Context, flavor: str) -> Response:
-    await ctx.storage.call("flavor.delete", s.FlavorRequest(name=flavor), s.Empty)
+async def delete_flavor(request: Request) -> Response:
+    ctx = await admit(request)
+    await ctx.storage.call("flavor.delete", s.FlavorRequest(name=path(request, "flavor")), s.Empty)
     return empty()

@@ -4,19 +4,17 @@
 (spec 2.12) get exactly the queue semantics under ``/v2/topics`` in their own namespace.
 """
 
-# No "from __future__ import annotations" here: FastAPI must evaluate the annotations that
-# use the TargetDep alias local to build_router.
+from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import JsonValue
 
 from tidings.api import openapi as doc
 from tidings.api.body import content_length, read_body
 from tidings.api.errors import HttpError
 from tidings.api.kinds import Kind
-from tidings.api.pipeline import Context, Target, target_dependency
+from tidings.api.params import query
+from tidings.api.pipeline import admit, target_of
 from tidings.api.render import empty, json_response, next_link, utc_timestamp
 from tidings.common import schemas as s
 from tidings.common.errors import InvalidBody, InvalidRequest
@@ -36,7 +34,6 @@ from tidings.common.validation import (
     with_reserved_defaults,
 )
 
-Param = Annotated[str | None, Query()]
 UNSUPPORTED_PATCH = (
     "Accepted media type for PATCH: {'Accept-Patch': "
     "'application/openstack-messaging-v2.0-json-patch'}."
@@ -63,14 +60,13 @@ async def read_small_body(request: Request, limit: int) -> bytes | None:
 
 def build_router(kind: Kind) -> APIRouter:
     router = APIRouter(tags=[kind.collection])
-    TargetDep = Annotated[Target, Depends(target_dependency(kind))]
     collection = f"/v2/{kind.collection}"
     item = f"{collection}/{{{kind.param}}}"
     # Parameters the list understands; any other becomes a metadata filter. Topics have no
     # with_count (spec 2.12), so there it is a filter like any unknown key.
-    recognised = {"marker", "limit", "detailed", "name"}
+    recognised: tuple[str, ...] = ("marker", "limit", "detailed", "name")
     if kind.name == "queue":
-        recognised.add("with_count")
+        recognised += ("with_count",)
 
     def defaults(settings: CommonSettings) -> dict[str, JsonValue]:
         return reserved_metadata_defaults(settings, topic=kind.name == "topic")
@@ -88,24 +84,24 @@ def build_router(kind: Kind) -> APIRouter:
                     },
                     "required": [kind.collection, "links"],
                 }
-            }
+            },
+            query=recognised,
         ),
         summary=f"List {kind.collection}",
     )
-    async def list_items(
-        request: Request,
-        ctx: Context,
-        marker: Param = None,
-        limit: Param = None,
-        detailed: Param = None,
-        name: Param = None,
-        with_count: Param = None,
-    ) -> Response:
+    async def list_items(request: Request) -> Response:
+        ctx = await admit(request)
         settings = ctx.settings
-        supplied_limit = parse_int_param("limit", limit)
+        marker = query(request, "marker")
+        name = query(request, "name")
+        supplied_limit = parse_int_param("limit", query(request, "limit"))
         page_size = validate_queue_list_limit(supplied_limit, settings)
-        is_detailed = parse_bool_param("detailed", detailed)
-        counted = parse_bool_param("with_count", with_count) if kind.name == "queue" else None
+        is_detailed = parse_bool_param("detailed", query(request, "detailed"))
+        counted = (
+            parse_bool_param("with_count", query(request, "with_count"))
+            if kind.name == "queue"
+            else None
+        )
         filters: dict[str, JsonValue] = {}
         for key, value in request.query_params.items():
             if key not in recognised and value != "":
@@ -148,10 +144,11 @@ def build_router(kind: Kind) -> APIRouter:
 
     @router.put(
         item,
-        **doc.operation({201: None, 204: None}, body=doc.METADATA_SCHEMA),
+        **doc.operation({201: None, 204: None}, body=doc.METADATA_SCHEMA, path=item),
         summary=f"Create a {kind.name}",
     )
-    async def create(request: Request, target: TargetDep) -> Response:
+    async def create(request: Request) -> Response:
+        target = await target_of(request, kind)
         settings = target.ctx.settings
         length = content_length(request)
         validate_queue_metadata_length(length, settings)
@@ -170,10 +167,11 @@ def build_router(kind: Kind) -> APIRouter:
 
     @router.get(
         item,
-        **doc.operation({200: doc.METADATA_SCHEMA}),
+        **doc.operation({200: doc.METADATA_SCHEMA}, path=item),
         summary=f"Get {kind.name} metadata",
     )
-    async def get_metadata(target: TargetDep) -> Response:
+    async def get_metadata(request: Request) -> Response:
+        target = await target_of(request, kind)
         reply = await target.ctx.storage.call(
             "queue.get",
             s.QueueScoped(project=target.storage_project, queue=target.name),
@@ -189,10 +187,12 @@ def build_router(kind: Kind) -> APIRouter:
             body=doc.PATCH_BODY,
             body_type=PATCH_CONTENT_TYPE,
             body_required=True,
+            path=item,
         ),
         summary=f"Change {kind.name} metadata (JSON patch)",
     )
-    async def patch(request: Request, target: TargetDep) -> Response:
+    async def patch(request: Request) -> Response:
+        target = await target_of(request, kind)
         settings = target.ctx.settings
         length = content_length(request)
         if length:
@@ -215,8 +215,9 @@ def build_router(kind: Kind) -> APIRouter:
         )
         return json_response(with_reserved_defaults(reply.metadata, defaults(settings)))
 
-    @router.delete(item, **doc.operation({204: None}), summary=f"Delete a {kind.name}")
-    async def delete(target: TargetDep) -> Response:
+    @router.delete(item, **doc.operation({204: None}, path=item), summary=f"Delete a {kind.name}")
+    async def delete(request: Request) -> Response:
+        target = await target_of(request, kind)
         await target.ctx.storage.call(
             "queue.delete",
             s.QueueScoped(project=target.storage_project, queue=target.name),
@@ -226,10 +227,11 @@ def build_router(kind: Kind) -> APIRouter:
 
     @router.get(
         f"{item}/stats",
-        **doc.operation({200: doc.STATS_SCHEMA}),
+        **doc.operation({200: doc.STATS_SCHEMA}, path=item),
         summary=f"{kind.name.capitalize()} statistics",
     )
-    async def stats(target: TargetDep) -> Response:
+    async def stats(request: Request) -> Response:
+        target = await target_of(request, kind)
         reply = await target.ctx.storage.call(
             "queue.stats",
             s.QueueScoped(project=target.storage_project, queue=target.name),
@@ -252,10 +254,11 @@ def build_router(kind: Kind) -> APIRouter:
 
     @router.post(
         f"{item}/purge",
-        **doc.operation({204: None}, body=doc.PURGE_BODY),
+        **doc.operation({204: None}, body=doc.PURGE_BODY, path=item),
         summary=f"Purge a {kind.name}",
     )
-    async def purge(request: Request, target: TargetDep) -> Response:
+    async def purge(request: Request) -> Response:
+        target = await target_of(request, kind)
         data = await read_small_body(request, target.ctx.settings.max_queue_metadata)
         kinds = parse_purge(parse_json(data) if data is not None else None)
         await target.ctx.storage.call(

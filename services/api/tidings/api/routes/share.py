@@ -5,24 +5,23 @@ The signature binds the caller's project, the expanded paths, the methods and th
 share further: its paths never cover ``.../share``.
 """
 
-# No "from __future__ import annotations": FastAPI evaluates the TargetDep alias.
+from __future__ import annotations
 
 import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from tidings.api import openapi as doc
 from tidings.api.body import content_length, read_body
 from tidings.api.kinds import QUEUES
-from tidings.api.pipeline import Target, target_dependency
+from tidings.api.pipeline import target_of
 from tidings.api.render import json_response
 from tidings.common import signed_url
 from tidings.common.errors import InvalidBody, InvalidRequest
 from tidings.common.validation import BODY_EMPTY, parse_json
 
 router = APIRouter(tags=["queues"])
-TargetDep = Annotated[Target, Depends(target_dependency(QUEUES))]
 
 SHARE_BODY: dict[str, Any] = {
     "type": "object",
@@ -47,12 +46,16 @@ SHARE_REPLY: dict[str, Any] = {
 NO_SECRET_KEY = "Signed URLs are not enabled: no secret key is configured."
 
 
+SHARE = "/v2/queues/{queue_name}/share"
+
+
 @router.post(
-    "/v2/queues/{queue_name}/share",
-    **doc.operation({200: SHARE_REPLY}, body=SHARE_BODY, body_required=True),
+    SHARE,
+    **doc.operation({200: SHARE_REPLY}, body=SHARE_BODY, body_required=True, path=SHARE),
     summary="Create pre-signed URL data for a queue",
 )
-async def share(request: Request, target: TargetDep) -> Response:
+async def share(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
     settings = target.ctx.settings
     length = content_length(request)
     limit = settings.max_queue_metadata

@@ -9,14 +9,15 @@ carry ``signing_secret``, the key of the ``X-Tidings-Signature`` header of webho
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from tidings.api import openapi as doc
 from tidings.api.errors import error_response
 from tidings.api.kinds import QUEUES
-from tidings.api.pipeline import Target, target_dependency
+from tidings.api.params import path, query
+from tidings.api.pipeline import Target, target_of
 from tidings.api.render import empty, json_response, next_link, utc_timestamp
 from tidings.api.routes.queues import read_small_body
 from tidings.common import schemas as s
@@ -31,8 +32,6 @@ from tidings.common.subscription_trusts import Caller, SubscriptionTrusts
 from tidings.common.trusts import trust_id_of
 from tidings.common.validation import parse_int_param, parse_json
 
-Param = Annotated[str | None, Query()]
-TargetDep = Annotated[Target, Depends(target_dependency(QUEUES))]
 COLLECTION = "/v2/queues/{queue_name}/subscriptions"
 ITEM = COLLECTION + "/{subscription_id}"
 
@@ -128,14 +127,16 @@ async def _document(request: Request, target: Target) -> Any:
                     "links": doc.LINKS_SCHEMA,
                 },
             }
-        }
+        },
+        path=COLLECTION,
+        query=("marker", "limit"),
     ),
     summary="List subscriptions",
 )
-async def list_subscriptions(
-    target: TargetDep, marker: Param = None, limit: Param = None
-) -> Response:
-    supplied = parse_int_param("limit", limit)
+async def list_subscriptions(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
+    marker = query(request, "marker")
+    supplied = parse_int_param("limit", query(request, "limit"))
     page = validate_subscription_list_limit(supplied, target.ctx.settings)
     reply = await target.ctx.storage.call(
         "subscription.list",
@@ -152,10 +153,13 @@ async def list_subscriptions(
 
 @router.post(
     COLLECTION,
-    **doc.operation({201: {"type": "object"}}, errors=(409,), body=SUBSCRIPTION_CREATE_BODY),
+    **doc.operation(
+        {201: {"type": "object"}}, errors=(409,), body=SUBSCRIPTION_CREATE_BODY, path=COLLECTION
+    ),
     summary="Create a subscription",
 )
-async def create(request: Request, target: TargetDep) -> Response:
+async def create(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
     fields = parse_subscription_create(await _document(request, target), target.ctx.settings)
     assert fields.subscriber is not None and fields.ttl is not None
     location = {"Location": f"{target.base_path}/subscriptions"}
@@ -185,9 +189,13 @@ async def create(request: Request, target: TargetDep) -> Response:
 
 
 @router.get(
-    ITEM, **doc.operation({200: SUBSCRIPTION_SCHEMA}, errors=(404,)), summary="Get a subscription"
+    ITEM,
+    **doc.operation({200: SUBSCRIPTION_SCHEMA}, errors=(404,), path=ITEM),
+    summary="Get a subscription",
 )
-async def get(target: TargetDep, subscription_id: str) -> Response:
+async def get(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
+    subscription_id = path(request, "subscription_id")
     reply = await target.ctx.storage.call(
         "subscription.get",
         s.SubscriptionRequest(
@@ -200,10 +208,14 @@ async def get(target: TargetDep, subscription_id: str) -> Response:
 
 @router.patch(
     ITEM,
-    **doc.operation({204: None}, errors=(404, 409), body=SUBSCRIPTION_BODY, body_required=True),
+    **doc.operation(
+        {204: None}, errors=(404, 409), body=SUBSCRIPTION_BODY, body_required=True, path=ITEM
+    ),
     summary="Update a subscription",
 )
-async def update(request: Request, target: TargetDep, subscription_id: str) -> Response:
+async def update(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
+    subscription_id = path(request, "subscription_id")
     fields = parse_subscription_update(await _document(request, target), target.ctx.settings)
     trusts = _trusts(request)
     current = await _current(target, subscription_id) if trusts.enabled else None
@@ -229,8 +241,10 @@ async def update(request: Request, target: TargetDep, subscription_id: str) -> R
     return empty(headers={"Location": str(request.url.path)})
 
 
-@router.delete(ITEM, **doc.operation({204: None}), summary="Delete a subscription")
-async def delete(request: Request, target: TargetDep, subscription_id: str) -> Response:
+@router.delete(ITEM, **doc.operation({204: None}, path=ITEM), summary="Delete a subscription")
+async def delete(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
+    subscription_id = path(request, "subscription_id")
     trusts = _trusts(request)
     current: s.Subscription | None = None
     if trusts.enabled:  # its trust goes with it
@@ -260,10 +274,13 @@ async def delete(request: Request, target: TargetDep, subscription_id: str) -> R
             "required": ["confirmed"],
         },
         body_required=True,
+        path=ITEM,
     ),
     summary="Confirm (or unsubscribe) a subscription",
 )
-async def confirm(request: Request, target: TargetDep, subscription_id: str) -> Response:
+async def confirm(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
+    subscription_id = path(request, "subscription_id")
     confirmed = parse_subscription_confirm(await _document(request, target))
     await target.ctx.storage.call(
         "subscription.confirm",
@@ -289,18 +306,17 @@ async def confirm(request: Request, target: TargetDep, subscription_id: str) -> 
                     "links": doc.LINKS_SCHEMA,
                 },
             }
-        }
+        },
+        path=ITEM,
+        query=("marker", "limit"),
     ),
     summary="List notifications the notifier gave up on (Tidings extension)",
 )
-async def failed_deliveries(
-    request: Request,
-    target: TargetDep,
-    subscription_id: str,
-    marker: Param = None,
-    limit: Param = None,
-) -> Response:
-    supplied = parse_int_param("limit", limit)
+async def failed_deliveries(request: Request) -> Response:
+    target = await target_of(request, QUEUES)
+    subscription_id = path(request, "subscription_id")
+    marker = query(request, "marker")
+    supplied = parse_int_param("limit", query(request, "limit"))
     page = validate_subscription_list_limit(supplied, target.ctx.settings)
     reply = await target.ctx.storage.call(
         "delivery.list_failures",
