@@ -51,6 +51,7 @@ _LONG_DIGIT_RUN = b"0" * 19
 def _has_long_digit_run(data: bytes) -> bool:
     return _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO)
 
+
 PATCH_CONTENT_TYPE = "application/openstack-messaging-v2.0-json-patch"
 PatchOp = Literal["add", "remove", "replace"]
 PATCH_OPERATIONS: dict[str, PatchOp] = {"add": "add", "remove": "remove", "replace": "replace"}
