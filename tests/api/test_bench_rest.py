@@ -11,7 +11,7 @@ import psycopg
 
 from tests.fixtures.postgres import PostgresServer, start_postgres
 from tests.fixtures.suite import Suite
-from tidings.bench.database import conninfo, describe_database
+from tidings.bench.database import describe_database, libpq_url
 
 PHASES = (
     "raw psycopg insert x10",
@@ -51,7 +51,7 @@ async def test_ready_wal_segments_are_none_on_a_new_cluster_and_some_after_a_che
         url = server.create_database("walstate")
         fresh = await describe_database(url)
         assert fresh.ready_segments == 0 and fresh.creates_wal_files, fresh
-        async with await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True) as conn:
+        async with await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True) as conn:
             await conn.execute("CREATE TABLE filler (n integer)")
             for n in range(4):  # four finished segments for the checkpoint to recycle
                 await conn.execute("INSERT INTO filler VALUES (%s)", (n,))
@@ -62,7 +62,7 @@ async def test_ready_wal_segments_are_none_on_a_new_cluster_and_some_after_a_che
         assert not recycled.creates_wal_files
         assert f"WAL segments ready for reuse {recycled.ready_segments} x 16MB" in recycled.line
         # Without pg_monitor the files cannot be listed: said, and not taken for "none ready".
-        async with await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True) as conn:
+        async with await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True) as conn:
             await conn.execute("CREATE ROLE plain LOGIN")
         unprivileged = await describe_database(url.replace("postgres@", "plain@"))
         assert unprivileged.ready_segments is None and not unprivileged.creates_wal_files

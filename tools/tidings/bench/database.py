@@ -31,7 +31,7 @@ READY_WAL_SEGMENTS = (
 )
 
 
-def conninfo(database_url: str) -> str:
+def libpq_url(database_url: str) -> str:
     """A libpq URL from a SQLAlchemy one (postgresql+psycopg://) or a libpq one."""
     return database_url.replace("postgresql+psycopg://", "postgresql://").replace(
         "postgresql+psycopg_async://", "postgresql://"
@@ -52,7 +52,7 @@ class DatabaseState:
 async def describe_database(database_url: str) -> DatabaseState:
     """The reported settings, and how many WAL segments are ready for reuse."""
     shown = []
-    async with await psycopg.AsyncConnection.connect(conninfo(database_url)) as conn:
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url)) as conn:
         for name in REPORTED_SETTINGS:
             shown.append(f"{name} {await _show(conn, name)}")
         try:

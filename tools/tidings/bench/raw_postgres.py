@@ -14,7 +14,7 @@ import uuid
 
 import psycopg
 
-from tidings.bench.database import conninfo as libpq_url
+from tidings.bench.database import libpq_url
 from tidings.bench.stats import PhaseResult
 from tidings.bench.workloads import MESSAGE_BODY
 
