@@ -44,7 +44,7 @@ async def test_replicas_migrating_at_once_on_postgresql(postgres_server: Postgre
             await engine.dispose()
     names, revision = await tables_and_revision(url)
     assert set(metadata.tables) | {"alembic_version"} == names
-    assert revision == "0007"
+    assert revision == "0008"
     # The tables that churn like a queue are vacuumed long before PostgreSQL's default fifth.
     engine = create_async_engine(url)
     try:
@@ -80,7 +80,7 @@ async def test_one_process_migrating_two_databases_at_once(
             await engine.dispose()
     for url in urls:
         names, revision = await tables_and_revision(url)
-        assert set(metadata.tables) | {"alembic_version"} == names and revision == "0007"
+        assert set(metadata.tables) | {"alembic_version"} == names and revision == "0008"
 
 
 def test_cli_upgrades_the_configured_database(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_cli_upgrades_the_configured_database(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     names, revision = asyncio.run(tables_and_revision(f"sqlite+aiosqlite:///{database}"))
-    assert set(metadata.tables) <= names and revision == "0007"
+    assert set(metadata.tables) <= names and revision == "0008"
 
 
 def schema_differences(sync_conn: sa.Connection) -> list[Any]:
@@ -124,3 +124,57 @@ async def test_migrations_build_exactly_the_tables_module(
     finally:
         await engine.dispose()
     assert differences == []
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+async def test_claims_made_before_0008_get_their_message_ids(
+    dialect: str, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """0008 drops the claim id index, so a claim finds its messages through the ids it keeps:
+    the claims already live get theirs from the index before it goes ('' for a claim whose
+    messages are gone, as for a new one; NULL stays for claims written later by replicas
+    still on 0007, which storage then finds by queue)."""
+    if dialect == "postgresql":
+        url = postgres_server.create_database("backfill")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'backfill.db'}"
+    engine = create_async_engine(url)
+    try:
+        await upgrade(engine, "0007")
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO queues (id, project, name, metadata, created, last_seq) "
+                    "VALUES (1, 'p', 'q', '{}', 0, 3)"
+                )
+            )
+            for seq, claim in ((1, "c1"), (2, "c1"), (3, None)):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO messages (id, queue_id, seq, body, encrypted, client_id, "
+                        "ttl, created, expires, visible_at, claim_id, claim_expires, "
+                        "claim_count) VALUES (:id, 1, :seq, '1', false, 'c', 60, 0, 60, 0, "
+                        ":claim, 30, 0)"
+                    ),
+                    {"id": f"m{seq}", "seq": seq, "claim": claim},
+                )
+            for claim in ("c1", "c2"):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO claims (id, queue_id, ttl, grace, updated, expires) "
+                        "VALUES (:id, 1, 30, 60, 0, 30)"
+                    ),
+                    {"id": claim},
+                )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            result = await conn.execute(sa.text("SELECT id, message_ids FROM claims"))
+            rows: dict[str, str | None] = {r.id: r.message_ids for r in result}
+            indexes = await conn.run_sync(
+                lambda sync: {i["name"] for i in sa.inspect(sync).get_indexes("messages")}
+            )
+    finally:
+        await engine.dispose()
+    assert sorted((rows["c1"] or "").split(",")) == ["m1", "m2"]
+    assert rows["c2"] == ""
+    assert "ix_messages_claimed" not in indexes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,6 +61,7 @@ class ClaimOps(SqlBase):
                     grace=req.grace,
                     updated=now,
                     expires=now + req.ttl,
+                    message_ids=join_ids(m.id for m in held),
                 )
             )
         metrics.MESSAGES_CLAIMED.inc(len(held))
@@ -155,16 +156,22 @@ class ClaimOps(SqlBase):
                 }
             )
         )
-        return await self._held_messages(conn, claim_id, now)
-
-    async def _held_messages(
-        self, conn: AsyncConnection, claim_id: str, now: float
-    ) -> list[s.Message]:
         rows = (
             await conn.execute(
                 sa.select(messages)
-                .where(messages.c.claim_id == claim_id, alive(now))
+                .where(messages.c.id.in_(to_claim), messages.c.claim_id == claim_id, alive(now))
                 .order_by(messages.c.seq)
+            )
+        ).all()
+        return [self._message(row, now) for row in rows]
+
+    async def _held_messages(
+        self, conn: AsyncConnection, claim: Any, now: float
+    ) -> list[s.Message]:
+        """The live messages a claim (its ``claims`` row) still holds."""
+        rows = (
+            await conn.execute(
+                sa.select(messages).where(held_by(claim), alive(now)).order_by(messages.c.seq)
             )
         ).all()
         return [self._message(row, now) for row in rows]
@@ -232,7 +239,7 @@ class ClaimOps(SqlBase):
             claim = await self._live_claim(conn, req, now)
             if claim is None:
                 raise NotFound()
-            held = await self._held_messages(conn, claim.id, now)
+            held = await self._held_messages(conn, claim, now)
         if not held:  # every claimed message is gone: the claim is no more (spec 2.8.2)
             raise NotFound()
         return s.ClaimGetReply(
@@ -254,7 +261,7 @@ class ClaimOps(SqlBase):
             # Only live messages: renewing must not resurrect one that already expired.
             await conn.execute(
                 messages.update()
-                .where(messages.c.claim_id == claim.id, alive(now))
+                .where(held_by(claim), alive(now))
                 .values(hold_values(claim.id, req.ttl, req.grace, expires))
             )
         return s.Empty()
@@ -266,12 +273,35 @@ class ClaimOps(SqlBase):
             queue = await self._queue(conn, req.project, req.queue)
             if queue is None:
                 return s.Empty()
-            await conn.execute(
-                messages.update()
-                .where(messages.c.queue_id == queue.id, messages.c.claim_id == req.claim_id)
-                .values(claim_id=None, claim_expires=None)
-            )
-            await conn.execute(
-                claims.delete().where(claims.c.id == req.claim_id, claims.c.queue_id == queue.id)
-            )
+            claim = (
+                await conn.execute(
+                    claims.delete()
+                    .where(claims.c.id == req.claim_id, claims.c.queue_id == queue.id)
+                    .returning(claims.c.id, claims.c.queue_id, claims.c.message_ids)
+                )
+            ).first()
+            if claim is not None:
+                await conn.execute(
+                    messages.update()
+                    .where(held_by(claim))
+                    .values(claim_id=None, claim_expires=None)
+                )
         return s.Empty()
+
+
+def join_ids(ids: Iterable[str]) -> str:
+    """A claim's message ids as ``claims.message_ids`` keeps them (ids hold no comma)."""
+    return ",".join(ids)
+
+
+def held_by(claim: Any) -> sa.ColumnElement[bool]:
+    """The messages a claim holds, given its ``claims`` row (id, queue_id, message_ids).
+
+    The ids recorded with the claim find them by primary key. A claim written by a replica
+    from before migration 0008 has none recorded: its queue is searched instead.
+    """
+    if claim.message_ids is None:
+        found = messages.c.queue_id == claim.queue_id
+    else:
+        found = messages.c.id.in_(claim.message_ids.split(",") if claim.message_ids else [])
+    return sa.and_(found, messages.c.claim_id == claim.id)

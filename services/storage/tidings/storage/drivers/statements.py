@@ -211,11 +211,12 @@ def claim_in_one_statement() -> sa.Select[Any]:
         .returning(*messages.c)
         .cte("held")
     )
+    held_ids = sa.select(sa.func.string_agg(held.c.id, sa.literal_column("','")))
     recorded = claims.insert().from_select(
-        ["id", "queue_id", "ttl", "grace", "updated", "expires"],
-        sa.select(claim_id, claimable_queue, ttl, grace, _now, expires).where(
-            sa.exists(sa.select(held.c.id))
-        ),
+        ["id", "queue_id", "ttl", "grace", "updated", "expires", "message_ids"],
+        sa.select(
+            claim_id, claimable_queue, ttl, grace, _now, expires, held_ids.scalar_subquery()
+        ).where(sa.exists(sa.select(held.c.id))),
     )
     return (
         sa.select(
