@@ -252,6 +252,19 @@ def test_a_queue_head_bound_only_moves_up_and_stays_bounded() -> None:
     assert heads.get("p", "s") == QueueHead(queue_id=10, seq=1)
 
 
+async def one_connection_postgres_driver(
+    request: pytest.FixtureRequest, clock: ManualClock
+) -> PostgresDriver:
+    """An open PostgreSQL driver on a new database whose executor has one connection: the
+    session whose statements and counters a test then reads."""
+    url = await new_database(request, "postgresql")
+    settings = StorageSettings(pool_size=1, pool_max_overflow=0)
+    driver = create_driver(settings, url=url, clock=clock)
+    assert isinstance(driver, PostgresDriver)
+    await driver.open()
+    return driver
+
+
 async def test_claims_reuse_one_generic_plan(
     request: pytest.FixtureRequest, clock: ManualClock, project: str
 ) -> None:
@@ -259,11 +272,7 @@ async def test_claims_reuse_one_generic_plan(
     executing it) whenever it judged the generic plan the costlier; the executor's sessions
     always take the generic plan, so a claim is planned once per connection. (PostgreSQL's
     only: it does not take the ``driver_kind`` parameters.)"""
-    url = await new_database(request, "postgresql")
-    settings = StorageSettings(pool_size=1, pool_max_overflow=0)  # one connection to look at
-    driver = create_driver(settings, url=url, clock=clock)
-    assert isinstance(driver, PostgresDriver)
-    await driver.open()
+    driver = await one_connection_postgres_driver(request, clock)
     try:
         await post(driver, project, "q", list(range(8)))
         for _ in range(8):
@@ -309,11 +318,7 @@ async def test_claims_rewrite_their_messages_in_place(
     (migration 0008), so PostgreSQL updates the claimed rows in place (HOT): no new index
     entries, a fifth of the WAL. With the claim id indexed, none of them were (0 of 60).
     (PostgreSQL's only: it does not take the ``driver_kind`` parameters.)"""
-    url = await new_database(request, "postgresql")
-    settings = StorageSettings(pool_size=1, pool_max_overflow=0)  # one connection to look at
-    driver = create_driver(settings, url=url, clock=clock)
-    assert isinstance(driver, PostgresDriver)
-    await driver.open()
+    driver = await one_connection_postgres_driver(request, clock)
     try:
         await post(driver, project, "q", list(range(60)))
         for _ in range(3):

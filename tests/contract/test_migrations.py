@@ -100,6 +100,13 @@ def test_cli_upgrades_the_configured_database(tmp_path: Path) -> None:
     assert set(metadata.tables) <= names and revision == "0008"
 
 
+def empty_database(dialect: str, name: str, postgres_server: PostgresServer, tmp_path: Path) -> str:
+    """The URL of a new empty database of the dialect."""
+    if dialect == "postgresql":
+        return postgres_server.create_database(name)
+    return f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+
+
 def schema_differences(sync_conn: sa.Connection) -> list[Any]:
     context = MigrationContext.configure(sync_conn, opts={"compare_server_default": False})
     return list(compare_metadata(context, metadata))
@@ -112,11 +119,7 @@ async def test_migrations_build_exactly_the_tables_module(
     """``tables.py`` says what the queries may rely on (indexes included); the migrations are
     what databases really get. Alembic's comparison lists every table, column and index on
     which they differ."""
-    if dialect == "postgresql":
-        url = postgres_server.create_database("schema_drift")
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'drift.db'}"
-    engine = create_async_engine(url)
+    engine = create_async_engine(empty_database(dialect, "drift", postgres_server, tmp_path))
     try:
         await upgrade(engine)
         async with engine.connect() as conn:
@@ -134,11 +137,7 @@ async def test_claims_made_before_0008_get_their_message_ids(
     the claims already live get theirs from the index before it goes ('' for a claim whose
     messages are gone, as for a new one; NULL stays for claims written later by replicas
     still on 0007, which storage then finds by queue)."""
-    if dialect == "postgresql":
-        url = postgres_server.create_database("backfill")
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'backfill.db'}"
-    engine = create_async_engine(url)
+    engine = create_async_engine(empty_database(dialect, "backfill", postgres_server, tmp_path))
     try:
         await upgrade(engine, "0007")
         async with engine.begin() as conn:
