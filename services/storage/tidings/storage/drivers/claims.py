@@ -156,23 +156,15 @@ class ClaimOps(SqlBase):
                 }
             )
         )
-        rows = (
-            await conn.execute(
-                sa.select(messages)
-                .where(messages.c.id.in_(to_claim), messages.c.claim_id == claim_id, alive(now))
-                .order_by(messages.c.seq)
-            )
-        ).all()
-        return [self._message(row, now) for row in rows]
+        return await self._held_messages(conn, held_among(claim_id, to_claim), now)
 
     async def _held_messages(
-        self, conn: AsyncConnection, claim: Any, now: float
+        self, conn: AsyncConnection, held: sa.ColumnElement[bool], now: float
     ) -> list[s.Message]:
-        """The live messages a claim (its ``claims`` row) still holds."""
+        """The live messages a claim still holds (``held``: :func:`held_by` or
+        :func:`held_among`), oldest first."""
         rows = (
-            await conn.execute(
-                sa.select(messages).where(held_by(claim), alive(now)).order_by(messages.c.seq)
-            )
+            await conn.execute(sa.select(messages).where(held, alive(now)).order_by(messages.c.seq))
         ).all()
         return [self._message(row, now) for row in rows]
 
@@ -239,7 +231,7 @@ class ClaimOps(SqlBase):
             claim = await self._live_claim(conn, req, now)
             if claim is None:
                 raise NotFound()
-            held = await self._held_messages(conn, claim, now)
+            held = await self._held_messages(conn, held_by(claim), now)
         if not held:  # every claimed message is gone: the claim is no more (spec 2.8.2)
             raise NotFound()
         return s.ClaimGetReply(
@@ -301,7 +293,10 @@ def held_by(claim: Any) -> sa.ColumnElement[bool]:
     from before migration 0008 has none recorded: its queue is searched instead.
     """
     if claim.message_ids is None:
-        found = messages.c.queue_id == claim.queue_id
-    else:
-        found = messages.c.id.in_(claim.message_ids.split(",") if claim.message_ids else [])
-    return sa.and_(found, messages.c.claim_id == claim.id)
+        return sa.and_(messages.c.queue_id == claim.queue_id, messages.c.claim_id == claim.id)
+    return held_among(claim.id, claim.message_ids.split(",") if claim.message_ids else [])
+
+
+def held_among(claim_id: str, message_ids: Sequence[str]) -> sa.ColumnElement[bool]:
+    """Those of the messages ``message_ids`` that the claim ``claim_id`` holds."""
+    return sa.and_(messages.c.id.in_(message_ids), messages.c.claim_id == claim_id)
