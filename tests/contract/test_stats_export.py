@@ -41,3 +41,39 @@ async def test_depths_and_ages_deepest_first_within_the_limit(
     expired = await driver.depth_snapshot(limit=10)
     assert Depth("p one", "old", 0, 0.0) in expired.queues
     assert expired.projects[0] == Depth("p one", None, 4, 71.0)
+
+
+async def test_a_snapshot_read_in_small_pages_counts_what_one_page_counts(
+    make_driver: DriverFactory, fresh_database: str, clock: ManualClock
+) -> None:
+    """Pages end inside a queue, at a queue's last message and across queues; each page is
+    followed by a pause with its statement's duration, and no page reads more than its rows."""
+    driver = await make_driver(url=fresh_database)
+    await post(driver, "p one", "a", [1, 2, 3], ttl=60)
+    clock.advance(5)
+    await post(driver, "p one", "a", [4, 5])
+    await post(driver, "p one", "b", [1])
+    await post(driver, "p two", "c", [1, 2, 3, 4])
+    await driver.queue_create(s.QueueCreateRequest(project="p two", queue="empty"))
+    clock.advance(61)  # the first three of "a" expire: read by the pages, not counted
+
+    whole = await driver.depth_snapshot(limit=10)
+    assert whole.queues == [
+        Depth("p two", "c", 4, 61.0),
+        Depth("p one", "a", 2, 61.0),
+        Depth("p one", "b", 1, 61.0),
+        Depth("p two", "empty", 0, 0.0),
+    ]
+    assert whole.projects == [Depth("p two", None, 4, 61.0), Depth("p one", None, 3, 61.0)]
+
+    for page_rows in (1, 2, 3, 5, 10):
+        pauses: list[float] = []
+
+        async def pause(took: float, pauses: list[float] = pauses) -> None:
+            assert took >= 0
+            pauses.append(took)
+
+        paged = await driver.depth_snapshot(limit=10, pause=pause, page_rows=page_rows)
+        assert paged == whole, page_rows
+        # 10 rows: full pages, then one short (possibly empty) page that ends the walk.
+        assert len(pauses) == 10 // page_rows + 1, page_rows

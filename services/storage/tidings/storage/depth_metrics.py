@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from tidings.common.tasks import cancel_and_wait
-from tidings.storage.drivers.stats_export import Depth, DepthSnapshot, StatsExportOps
+from tidings.storage.drivers.stats_export import DepthSnapshot, StatsExportOps, deepest
 
 log = logging.getLogger(__name__)
 
@@ -82,28 +81,10 @@ COLLECTOR = DepthCollector()
 REGISTRY.register(COLLECTOR)
 
 
-def _deepest(depths: Iterable[Depth], limit: int | None) -> list[Depth]:
-    """Depths of the same queue (or project) added up, deepest first, ties by name."""
-    added: dict[tuple[str, str | None], Depth] = {}
-    for depth in depths:
-        key = (depth.project, depth.queue)
-        before = added.get(key)
-        if before is not None:
-            depth = Depth(
-                depth.project,
-                depth.queue,
-                before.messages + depth.messages,
-                max(before.oldest_age, depth.oldest_age),
-            )
-        added[key] = depth
-    ranked = sorted(added.values(), key=lambda d: (-d.messages, d.project, d.queue or ""))
-    return ranked[:limit]
-
-
 def merge_snapshots(snapshots: Sequence[DepthSnapshot], limit: int) -> DepthSnapshot:
     """One snapshot of several databases' (each taken with ``every_project``)."""
-    queues = _deepest((d for snap in snapshots for d in snap.queues), limit)
-    every_project = _deepest((d for snap in snapshots for d in snap.projects), None)
+    queues = deepest((d for snap in snapshots for d in snap.queues), limit)
+    every_project = deepest((d for snap in snapshots for d in snap.projects), None)
     queue_total = sum(len(snap.queues) + snap.omitted_queues for snap in snapshots)
     return DepthSnapshot(
         queues=queues,
@@ -114,7 +95,11 @@ def merge_snapshots(snapshots: Sequence[DepthSnapshot], limit: int) -> DepthSnap
     )
 
 
-# A refresh that took t seconds is followed by at least REFRESH_COST_FACTOR * t of rest.
+# Within a snapshot, a page whose statement took t seconds is followed by PAGE_REST_FACTOR * t
+# of rest: the snapshot never holds more than a quarter of one database core, so requests keep
+# the rest of the machine (a full-speed scan showed in their p99).
+PAGE_REST_FACTOR = 3
+# Between snapshots: at least REFRESH_COST_FACTOR times the database time the last one took.
 REFRESH_COST_FACTOR = 20
 
 
@@ -134,6 +119,7 @@ class DepthExporter:
         self._limit = limit
         self._collector = collector
         self._task: asyncio.Task[None] | None = None
+        self._busy = 0.0  # seconds of statements in the current refresh
 
     def start(self) -> None:
         if self._interval > 0:
@@ -147,21 +133,29 @@ class DepthExporter:
         """Read every database; if one fails the previous snapshot stays (its age shows)."""
         drivers = self._drivers()
         if len(drivers) == 1:
-            self._collector.snapshot = await drivers[0].depth_snapshot(self._limit)
+            self._collector.snapshot = await drivers[0].depth_snapshot(
+                self._limit, pause=self._rest
+            )
             return
         snapshots = await asyncio.gather(
-            *(driver.depth_snapshot(self._limit, every_project=True) for driver in drivers)
+            *(
+                driver.depth_snapshot(self._limit, every_project=True, pause=self._rest)
+                for driver in drivers
+            )
         )
         self._collector.snapshot = merge_snapshots(snapshots, self._limit)
 
+    async def _rest(self, took: float) -> None:
+        self._busy += took
+        await asyncio.sleep(took * PAGE_REST_FACTOR)
+
     async def _run(self) -> None:
         while True:
-            started = time.monotonic()
+            self._busy = 0.0
             try:
                 await self.refresh()
             except Exception:  # a database outage: keep the last snapshot (its timestamp ages)
                 log.warning("depth metrics not refreshed", exc_info=True)
-            # The snapshot scans every live message: on a big database it is kept to a small
+            # The snapshot reads every live message: on a big database it is kept to a small
             # share of the time (and of the database's CPU), however short the interval.
-            took = time.monotonic() - started
-            await asyncio.sleep(max(self._interval, took * REFRESH_COST_FACTOR))
+            await asyncio.sleep(max(self._interval, self._busy * REFRESH_COST_FACTOR))
