@@ -26,7 +26,7 @@ from tidings.storage.depth_metrics import DepthExporter
 from tidings.storage.drivers import SqlDriver, create_driver
 from tidings.storage.handlers import build_handlers
 from tidings.storage.migrate import upgrade
-from tidings.storage.outbox import OutboxRelay, ensure_events_stream
+from tidings.storage.outbox import EventsRetention, OutboxRelay, ensure_events_stream
 from tidings.storage.pools import PooledStorage
 from tidings.storage.settings import StorageSettings
 from tidings.storage.sweeper import Sweeper
@@ -77,7 +77,12 @@ def create_app(settings: StorageSettings | None = None) -> FastAPI:
         server = RpcServer(build_handlers(driver, pooled))
 
         async def on_connect(client: NATS) -> None:
-            await ensure_events_stream(client, config.events_duplicate_window)
+            await ensure_events_stream(
+                client,
+                EventsRetention(
+                    config.events_duplicate_window, config.events_max_age, config.events_max_bytes
+                ),
+            )
             await server.subscribe(client)
             for each in relays:
                 each.notify()  # publish what waited for the broker

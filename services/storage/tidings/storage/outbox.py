@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from tidings.common.nats_connection import NatsConnection
@@ -42,25 +44,65 @@ PUBLISH_TIMEOUT = 5.0
 DELETE_PUBLISHED_AFTER = 0.5
 
 
-async def ensure_events_stream(client: NATS, duplicate_window: float) -> None:
-    """Create the events stream unless it exists (another replica may win the race)."""
-    js = client.jetstream()
-    try:
-        await js.stream_info(EVENTS_STREAM)
-        return
-    except NotFoundError:
-        pass
-    config = StreamConfig(
+@dataclass(frozen=True)
+class EventsRetention:
+    """How long and how much the events stream keeps: without a limit JetStream keeps every
+    event (every posted body) forever, handled or not, until its disk is full."""
+
+    duplicate_window: float
+    max_age: float
+    max_bytes: int = -1  # no cap
+
+
+def events_stream_config(retention: EventsRetention) -> StreamConfig:
+    return StreamConfig(
         name=EVENTS_STREAM,
         subjects=[f"{EVENTS_PREFIX}.>"],
         storage=StorageType.FILE,
-        duplicate_window=duplicate_window,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        # JetStream refuses a duplicate window longer than the stream keeps its events.
+        duplicate_window=min(retention.duplicate_window, retention.max_age),
+        max_age=retention.max_age,
+        max_bytes=retention.max_bytes,
     )
+
+
+async def ensure_events_stream(client: NATS, retention: EventsRetention) -> None:
+    """Create the events stream unless it exists (another replica may win the race); bring an
+    existing stream's limits to ``retention`` (a stream from an older version had none)."""
+    js = client.jetstream()
+    wanted = events_stream_config(retention)
     try:
-        await js.add_stream(config)
-        log.info("created JetStream stream %s", EVENTS_STREAM)
-    except BadRequestError:  # created concurrently by another replica
-        await js.stream_info(EVENTS_STREAM)
+        found = (await js.stream_info(EVENTS_STREAM)).config
+    except NotFoundError:
+        try:
+            await js.add_stream(wanted)
+            log.info("created JetStream stream %s", EVENTS_STREAM)
+            return
+        except BadRequestError:  # created concurrently by another replica
+            found = (await js.stream_info(EVENTS_STREAM)).config
+    if _limits(found) != _limits(wanted):
+        # Only the limits are ours to change: subjects, storage and retention stay as made.
+        updated = dataclasses.replace(
+            found,
+            duplicate_window=wanted.duplicate_window,
+            max_age=wanted.max_age,
+            max_bytes=wanted.max_bytes,
+            discard=wanted.discard,
+        )
+        await js.update_stream(updated)
+        log.info("updated the limits of JetStream stream %s to %s", EVENTS_STREAM, retention)
+
+
+def _limits(config: StreamConfig) -> tuple[object, ...]:
+    # The server reports unset limits as 0 (ages) or -1 (sizes); compare in those terms.
+    return (
+        config.duplicate_window or 0.0,
+        config.max_age or 0.0,
+        config.max_bytes if config.max_bytes is not None else -1,
+        config.discard or DiscardPolicy.OLD,
+    )
 
 
 class OutboxRelay:

@@ -43,6 +43,15 @@ class StorageSettings(CommonSettings):
     migrate_on_start: bool = True
     http_port: int = 8801
     events_duplicate_window: float = 120.0
+    events_max_age: float = Field(
+        86400.0,
+        gt=0,
+        description="seconds the events stream keeps an event, handled or not (a notifier "
+        "down for longer misses what is older)",
+    )
+    events_max_bytes: int = Field(
+        -1, ge=-1, description="bytes the events stream may hold, oldest dropped first; -1: no cap"
+    )
     pool_refresh_interval: float = Field(
         5.0, ge=0, description="seconds between re-reads of the pool catalog; 0: only on demand"
     )
