@@ -327,6 +327,18 @@ def test_pool_settings(rendered: dict[str, Rendered]) -> None:
     assert service_env(rendered["gateway-api"], "storage")["TIDINGS_POOL_REFRESH_INTERVAL"] == "0"
 
 
+def test_the_events_stream_limits_reach_storage(helm: Helm, rendered: dict[str, Rendered]) -> None:
+    env = service_env(rendered["defaults"], "storage")
+    assert (env["TIDINGS_EVENTS_MAX_AGE"], env["TIDINGS_EVENTS_MAX_BYTES"]) == (
+        "86400",
+        "8589934592",
+    )
+    chart = helm.render(sets=["events.maxAge=3600", "events.maxBytes=-1"])
+    env = service_env(chart, "storage")
+    assert (env["TIDINGS_EVENTS_MAX_AGE"], env["TIDINGS_EVENTS_MAX_BYTES"]) == ("3600", "-1")
+    assert "TIDINGS_EVENTS_MAX_AGE" not in service_env(chart, "api")
+
+
 def test_a_policy_reaches_the_api_and_websocket_as_a_mounted_file(
     rendered: dict[str, Rendered],
 ) -> None:
@@ -393,6 +405,8 @@ def test_values_schema_rejects_mistakes(helm: Helm) -> None:
         "smtp.security=ssl": "smtp.security",
         "smtp.port=0": "smtp.port",
         "pools.refreshInterval=-1": "pools.refreshInterval",
+        "events.maxAge=0": "events.maxAge",
+        "events.maxBytes=-2": "events.maxBytes",
         "pools.adminapi=true": "Additional property adminapi is not allowed",
         "tracing.sampler=sometimes": "tracing.sampler",
         "tracing.otlpEndpoint=collector:4318": "tracing.otlpEndpoint",

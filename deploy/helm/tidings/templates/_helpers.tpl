@@ -172,6 +172,10 @@ pre-install,pre-upgrade
 {{- if eq .name "storage" }}
 - name: TIDINGS_POOL_REFRESH_INTERVAL
   value: {{ $root.Values.pools.refreshInterval | toString | quote }}
+- name: TIDINGS_EVENTS_MAX_AGE
+  value: {{ $root.Values.events.maxAge | toString | quote }}
+- name: TIDINGS_EVENTS_MAX_BYTES
+  value: {{ $root.Values.events.maxBytes | int64 | toString | quote }}
 {{- end }}
 {{- if and $root.Values.pools.adminApi (has .name (list "api" "websocket")) }}
 - name: TIDINGS_ADMIN_MODE
